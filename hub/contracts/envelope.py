@@ -1,0 +1,262 @@
+"""The CloudEvents 1.0 envelope and its two encodings.
+
+- structured JSON (``application/cloudevents+json``): HTTP bodies and files;
+- Kafka binary content mode: attributes as ``ce_*`` headers, the payload as the
+  JSON value, the referral id (the ``subject``) as the record key so one
+  referral's events stay in order on one partition.
+
+Extensions carry the consent reference (``consentid``), the correlation id
+(``correlationid``) and W3C trace context (``traceparent``). Extension names follow
+the spec's naming rule: lower-case ASCII letters and digits only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from hub.contracts._uris import dataschema_uri, parse_dataschema
+from hub.contracts.events import EventPayload
+from hub.errors import InvalidEnvelope
+
+__all__ = [
+    "MAX_EVENT_BYTES",
+    "STRUCTURED_CONTENT_TYPE",
+    "CloudEvent",
+    "KafkaRecord",
+    "from_kafka",
+    "new_event",
+    "parse_structured",
+    "pydantic_errors",
+    "to_kafka",
+]
+
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+JSON_CONTENT_TYPE: Final = "application/json"
+#: One event, envelope included, may not exceed this many bytes anywhere.
+MAX_EVENT_BYTES = 1024 * 1024
+
+_ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+_CONTEXT_ATTRIBUTES = (
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "subject",
+    "dataschema",
+    "datacontenttype",
+)
+_HEADER_PREFIX = "ce_"
+
+
+class CloudEvent(BaseModel):
+    """A canonical event: CloudEvents 1.0 context attributes plus the JSON ``data``."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1, max_length=128)
+    source: str = Field(min_length=1, max_length=256)
+    type: str = Field(min_length=1, max_length=128)
+    time: AwareDatetime
+    subject: str = Field(min_length=1, max_length=128)
+    dataschema: str = Field(min_length=1, max_length=512)
+    datacontenttype: Literal["application/json"] = JSON_CONTENT_TYPE
+    data: dict[str, Any]
+    consentid: str | None = Field(default=None, min_length=1, max_length=128)
+    correlationid: str | None = Field(default=None, min_length=1, max_length=128)
+    traceparent: str | None = None
+
+    @field_validator("traceparent")
+    @classmethod
+    def _w3c_traceparent(cls, value: str | None) -> str | None:
+        if value is not None and not _TRACEPARENT.fullmatch(value):
+            raise ValueError("traceparent must follow W3C Trace Context")
+        return value
+
+    @model_validator(mode="after")
+    def _extension_names(self) -> CloudEvent:
+        for name, value in (self.model_extra or {}).items():
+            if not _ATTRIBUTE_NAME.fullmatch(name):
+                raise ValueError(
+                    f"extension attribute {name!r} must be 1-20 lower-case letters or digits"
+                )
+            if not isinstance(value, str | int | bool):
+                raise ValueError(f"extension attribute {name!r} must be a string, integer or bool")
+        return self
+
+    @property
+    def version(self) -> int:
+        """The contract version, read from ``dataschema``; 0 for a foreign schema URI."""
+        parsed = parse_dataschema(self.dataschema)
+        return parsed[1] if parsed is not None else 0
+
+    @property
+    def extensions(self) -> dict[str, str | int | bool]:
+        """Every extension attribute present, the hub's own included."""
+        found: dict[str, str | int | bool] = {
+            name: value
+            for name in ("consentid", "correlationid", "traceparent")
+            if (value := getattr(self, name)) is not None
+        }
+        found.update(self.model_extra or {})
+        return found
+
+    def structured(self) -> dict[str, Any]:
+        """The structured-mode JSON object."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.structured(), separators=(",", ":"), ensure_ascii=False).encode()
+
+    def with_data(self, data: Mapping[str, Any], **changes: Any) -> CloudEvent:
+        """A copy carrying other data (a redacted or cast payload) and attributes."""
+        return self.model_copy(update={"data": dict(data), **changes})
+
+
+def new_event(
+    payload: EventPayload,
+    *,
+    source: str,
+    event_id: str | None = None,
+    time: datetime | None = None,
+    consent_id: str | None = None,
+    correlation_id: str | None = None,
+    traceparent: str | None = None,
+) -> CloudEvent:
+    """Wrap a payload in an envelope naming its type, version and subject."""
+    return CloudEvent(
+        specversion="1.0",
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=payload.event_type,
+        time=time or datetime.now(UTC),
+        subject=payload.subject,
+        dataschema=dataschema_uri(payload.event_type, payload.version),
+        data=payload.model_dump(mode="json", exclude_none=True),
+        consentid=consent_id,
+        correlationid=correlation_id,
+        traceparent=traceparent,
+    )
+
+
+def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted field path, message) for each error, paths prefixed with ``prefix``."""
+    found = []
+    for error in exc.errors(include_url=False):
+        path = ".".join(str(part) for part in error["loc"])
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        found.append((path or "(root)", error["msg"]))
+    return found
+
+
+def parse_structured(raw: bytes | str) -> CloudEvent:
+    """Parse one structured-mode CloudEvent, or raise InvalidEnvelope naming the fields."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEnvelope(
+            [("(root)", f"event is {size} bytes; the limit is {MAX_EVENT_BYTES}")]
+        )
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers malformed JSON, bad UTF-8 and over-long integers;
+        # RecursionError a document nested deeper than the parser goes.
+        raise InvalidEnvelope([("(root)", f"not JSON: {_reason(exc)}")]) from exc
+    return envelope_from_mapping(document)
+
+
+def envelope_from_mapping(document: object) -> CloudEvent:
+    if not isinstance(document, dict):
+        raise InvalidEnvelope([("(root)", "a CloudEvent is a JSON object")])
+    try:
+        return CloudEvent.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidEnvelope(pydantic_errors(exc)) from exc
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    """A CloudEvent in Kafka binary content mode."""
+
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+def to_kafka(event: CloudEvent) -> KafkaRecord:
+    headers: list[tuple[str, bytes]] = [("content-type", event.datacontenttype.encode())]
+    for name in _CONTEXT_ATTRIBUTES:
+        if name == "datacontenttype":
+            continue
+        value = getattr(event, name)
+        if value is None:
+            continue
+        text = _format_time(value) if isinstance(value, datetime) else str(value)
+        headers.append((_HEADER_PREFIX + name, text.encode()))
+    for name, ext in event.extensions.items():
+        headers.append((_HEADER_PREFIX + name, _format_extension(ext).encode()))
+    value = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False).encode()
+    return KafkaRecord(key=event.subject.encode(), value=value, headers=tuple(headers))
+
+
+def from_kafka(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]
+) -> CloudEvent:
+    """Read a binary-mode record back; InvalidEnvelope when it is not one of ours."""
+    document: dict[str, Any] = {}
+    for name, raw in headers:
+        if name == "content-type":
+            document["datacontenttype"] = raw.decode(errors="replace")
+        elif name.startswith(_HEADER_PREFIX):
+            document[name[len(_HEADER_PREFIX) :]] = raw.decode(errors="replace")
+    if value is None:
+        raise InvalidEnvelope([("data", "the record has no value")])
+    if len(value) > MAX_EVENT_BYTES:
+        raise InvalidEnvelope([("data", "record value over the size limit")])
+    try:
+        document["data"] = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidEnvelope([("data", f"not JSON: {_reason(exc)}")]) from exc
+    event = envelope_from_mapping(document)
+    if key is not None and key.decode(errors="replace") != event.subject:
+        raise InvalidEnvelope([("key", "record key differs from the event subject")])
+    return event
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).splitlines()[0][:200]
+
+
+def _format_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _format_extension(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def dataschema_for(payload_type: type[EventPayload]) -> str:
+    return dataschema_uri(payload_type.event_type, payload_type.version)

@@ -1,0 +1,56 @@
+"""Canonical event payloads, one model per type and version."""
+
+from hub.contracts.events._base import EventPayload
+from hub.contracts.events.consent import (
+    ConsentGrantedV1,
+    ConsentScope,
+    ConsentWithdrawnV1,
+    GrantedBy,
+)
+from hub.contracts.events.delivery import DeliveryFailedV1, FailureReason
+from hub.contracts.events.referral import (
+    ContactPreferences,
+    EvidenceKind,
+    EvidenceReference,
+    IdentityAttributes,
+    LegalInformation,
+    MedicalSummary,
+    OutcomeCode,
+    OutcomeDomain,
+    Priority,
+    ProtectionOrderStatus,
+    ReferralOutcomeReportedV1,
+    ReferralRequestedV1,
+    ReferralRequestedV2,
+    ReferralStatusChangedV1,
+    RiskLevel,
+    SafeChannel,
+    SafetyRisk,
+)
+
+__all__ = [
+    "ConsentGrantedV1",
+    "ConsentScope",
+    "ConsentWithdrawnV1",
+    "ContactPreferences",
+    "DeliveryFailedV1",
+    "EventPayload",
+    "EvidenceKind",
+    "EvidenceReference",
+    "FailureReason",
+    "GrantedBy",
+    "IdentityAttributes",
+    "LegalInformation",
+    "MedicalSummary",
+    "OutcomeCode",
+    "OutcomeDomain",
+    "Priority",
+    "ProtectionOrderStatus",
+    "ReferralOutcomeReportedV1",
+    "ReferralRequestedV1",
+    "ReferralRequestedV2",
+    "ReferralStatusChangedV1",
+    "RiskLevel",
+    "SafeChannel",
+    "SafetyRisk",
+]

@@ -1,0 +1,313 @@
+"""Referral events: requested (v1, v2), status-changed, outcome-reported."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from hub.contracts.categories import DataCategory, categorised
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    LongText,
+    Part,
+    ShortText,
+)
+from hub.contracts.status import ReferralStatus
+from hub.contracts.vocabulary import ServiceCode
+
+__all__ = [
+    "ContactPreferences",
+    "EvidenceKind",
+    "EvidenceReference",
+    "IdentityAttributes",
+    "LegalInformation",
+    "MedicalSummary",
+    "OutcomeCode",
+    "OutcomeDomain",
+    "Priority",
+    "ProtectionOrderStatus",
+    "ReferralOutcomeReportedV1",
+    "ReferralRequestedV1",
+    "ReferralRequestedV2",
+    "ReferralStatusChangedV1",
+    "RiskLevel",
+    "SafeChannel",
+    "SafetyRisk",
+    "SubjectId",
+]
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+#: A keyed hash of an agency-local identifier; never a name.
+SubjectId = Annotated[str, StringConstraints(pattern=r"^sub_[0-9a-f]{32,64}$")]
+
+
+class Priority(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    SEVERE = "severe"
+
+
+class SafeChannel(StrEnum):
+    PHONE_CALL = "phone-call"
+    SMS = "sms"
+    EMAIL = "email"
+    IN_PERSON_AT_AGENCY = "in-person-at-agency"
+    THROUGH_REFERRING_AGENCY = "through-referring-agency"
+
+
+class SafetyRisk(Part):
+    level: RiskLevel
+    notes: LongText | None = None
+    children_at_risk: bool = False
+
+
+class ContactPreferences(Part):
+    """How, and whether, she may be contacted; travels whole or not at all."""
+
+    do_not_contact: bool = False
+    safe_channel: SafeChannel | None = None
+    safe_times: ShortText | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+    email: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    instructions: ShortText | None = None
+
+
+class IdentityAttributes(Part):
+    given_name: ShortText | None = None
+    family_name: ShortText | None = None
+    birth_date: date | None = None
+    national_id: Identifier | None = None
+
+
+class MedicalSummary(Part):
+    summary: LongText
+    injuries: tuple[ShortText, ...] = ()
+    pregnant: bool | None = None
+    forensic_certificate_issued: bool = False
+    incapacity_days: Annotated[int, Field(ge=0, le=365)] | None = None
+
+
+class ProtectionOrderStatus(StrEnum):
+    NONE = "none"
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+class LegalInformation(Part):
+    case_number: Identifier | None = None
+    court: ShortText | None = None
+    complaint_filed: bool = False
+    protection_order: ProtectionOrderStatus = ProtectionOrderStatus.NONE
+
+
+class EvidenceKind(StrEnum):
+    MEDICAL_CERTIFICATE = "medical-certificate"
+    PHOTOGRAPH = "photograph"
+    DOCUMENT = "document"
+    WITNESS_STATEMENT = "witness-statement"
+    SCREENSHOT = "screenshot"
+    MESSAGE_EXPORT = "message-export"
+    SOCIAL_MEDIA_POST = "social-media-post"
+    AUDIO_RECORDING = "audio-recording"
+    VIDEO_RECORDING = "video-recording"
+
+
+class EvidenceReference(Part):
+    """Where a piece of evidence is kept and the hash that proves it unaltered.
+
+    Digital evidence of online violence (screenshots, message exports, posts) is
+    referenced like any other: the hub carries the reference, never the content.
+    """
+
+    evidence_id: Identifier
+    kind: EvidenceKind
+    location: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    sha256: Sha256
+    captured_at: AwareDatetime | None = None
+    online_platform: ShortText | None = None
+    description: ShortText | None = None
+
+
+class _ReferralRequestedFields(EventPayload):
+    event_type: ClassVar[str] = "referral.requested"
+
+    referral_id: Identifier
+    from_agency: AgencyId
+    to_agency: AgencyId
+    subject_id: SubjectId
+    service: ServiceCode
+    priority: Priority
+    consent_id: Identifier
+    due_by: AwareDatetime | None = None
+    pathway_step: Identifier | None = None
+    reason: ShortText | None = categorised(
+        DataCategory.NARRATIVE, "Why she is referred, in a sentence."
+    )
+    narrative: LongText | None = categorised(
+        DataCategory.NARRATIVE, "Her account, as recorded by the referring agency."
+    )
+    safety_risk: SafetyRisk | None = categorised(
+        DataCategory.SAFETY_RISK, "Assessed risk level and notes."
+    )
+    contact: ContactPreferences | None = categorised(
+        DataCategory.CONTACT, "Contact details with do-not-contact and safe-channel preferences."
+    )
+    identity: IdentityAttributes | None = categorised(
+        DataCategory.IDENTITY, "Identity attributes; absent unless consent covers identity."
+    )
+    medical: MedicalSummary | None = categorised(DataCategory.MEDICAL, "Medical summary.")
+    legal: LegalInformation | None = categorised(
+        DataCategory.LEGAL, "Case number, complaint and protection order."
+    )
+    evidence: tuple[EvidenceReference, ...] | None = categorised(
+        DataCategory.EVIDENCE, "References to evidence, each with its content hash."
+    )
+
+    @model_validator(mode="after")
+    def _not_to_itself(self) -> _ReferralRequestedFields:
+        if self.from_agency == self.to_agency:
+            raise ValueError("to_agency must differ from from_agency")
+        return self
+
+
+class ReferralRequestedV1(_ReferralRequestedFields):
+    """One agency asks another to provide a service to a survivor."""
+
+    version: ClassVar[int] = 1
+
+
+class ReferralRequestedV2(_ReferralRequestedFields):
+    """As v1, and a referral may ask for further services beside the main one."""
+
+    version: ClassVar[int] = 2
+
+    additional_services: tuple[ServiceCode, ...] = Field(
+        default=(), description="Further services asked of the same agency, in order."
+    )
+
+    @model_validator(mode="after")
+    def _no_repeated_service(self) -> ReferralRequestedV2:
+        services = (self.service, *self.additional_services)
+        if len(set(services)) != len(services):
+            raise ValueError("a service may be requested only once per referral")
+        return self
+
+
+class ReferralStatusChangedV1(EventPayload):
+    """The agency handling a referral moves it along; the referrer always hears."""
+
+    event_type: ClassVar[str] = "referral.status-changed"
+    version: ClassVar[int] = 1
+
+    referral_id: Identifier
+    status: ReferralStatus
+    business_status: ShortText | None = Field(
+        default=None, description="The agency's own finer-grained status, e.g. 'waiting-list'."
+    )
+    status_reason: ShortText | None = Field(
+        default=None,
+        description="Why, as a short code-like phrase (e.g. 'no capacity'); no survivor data.",
+    )
+    note: LongText | None = categorised(DataCategory.NARRATIVE, "Free-text note for the referrer.")
+
+
+class OutcomeDomain(StrEnum):
+    HEALTH = "health"
+    SOCIAL = "social"
+    JUSTICE = "justice"
+
+
+class OutcomeCode(StrEnum):
+    # health
+    TREATED = "treated"
+    FORENSIC_CERTIFICATE_ISSUED = "forensic-certificate-issued"
+    FOLLOW_UP_SCHEDULED = "follow-up-scheduled"
+    # social
+    SHELTER_PROVIDED = "shelter-provided"
+    FINANCIAL_SUPPORT_GRANTED = "financial-support-granted"
+    COUNSELLING_STARTED = "counselling-started"
+    COUNSELLING_COMPLETED = "counselling-completed"
+    DECLINED_BY_SURVIVOR = "declined-by-survivor"
+    # justice: the FHIR referral guides do not model these
+    COMPLAINT_FILED = "complaint-filed"
+    PROTECTION_ORDER_REQUESTED = "protection-order-requested"
+    PROTECTION_ORDER_GRANTED = "protection-order-granted"
+    PROTECTION_ORDER_REFUSED = "protection-order-refused"
+    CASE_OPENED = "case-opened"
+    HEARING_SCHEDULED = "hearing-scheduled"
+    CASE_CLOSED = "case-closed"
+
+
+OUTCOME_DOMAINS: dict[OutcomeCode, OutcomeDomain] = {
+    **dict.fromkeys(
+        (
+            OutcomeCode.TREATED,
+            OutcomeCode.FORENSIC_CERTIFICATE_ISSUED,
+            OutcomeCode.FOLLOW_UP_SCHEDULED,
+        ),
+        OutcomeDomain.HEALTH,
+    ),
+    **dict.fromkeys(
+        (
+            OutcomeCode.SHELTER_PROVIDED,
+            OutcomeCode.FINANCIAL_SUPPORT_GRANTED,
+            OutcomeCode.COUNSELLING_STARTED,
+            OutcomeCode.COUNSELLING_COMPLETED,
+            OutcomeCode.DECLINED_BY_SURVIVOR,
+        ),
+        OutcomeDomain.SOCIAL,
+    ),
+    **dict.fromkeys(
+        (
+            OutcomeCode.COMPLAINT_FILED,
+            OutcomeCode.PROTECTION_ORDER_REQUESTED,
+            OutcomeCode.PROTECTION_ORDER_GRANTED,
+            OutcomeCode.PROTECTION_ORDER_REFUSED,
+            OutcomeCode.CASE_OPENED,
+            OutcomeCode.HEARING_SCHEDULED,
+            OutcomeCode.CASE_CLOSED,
+        ),
+        OutcomeDomain.JUSTICE,
+    ),
+}
+
+
+class ReferralOutcomeReportedV1(EventPayload):
+    """What came of a referral: a health, social or justice outcome."""
+
+    event_type: ClassVar[str] = "referral.outcome-reported"
+    version: ClassVar[int] = 1
+
+    referral_id: Identifier
+    domain: OutcomeDomain
+    outcome: OutcomeCode
+    occurred_at: AwareDatetime
+    next_step_at: AwareDatetime | None = Field(
+        default=None, description="When the next step (hearing, follow-up) is scheduled."
+    )
+    case_number: Identifier | None = categorised(
+        DataCategory.LEGAL, "The court or prosecution case number, for justice outcomes."
+    )
+    clinical_note: LongText | None = categorised(
+        DataCategory.MEDICAL, "Clinical detail, for health outcomes."
+    )
+    note: LongText | None = categorised(DataCategory.NARRATIVE, "Free-text detail.")
+
+    @model_validator(mode="after")
+    def _outcome_in_domain(self) -> ReferralOutcomeReportedV1:
+        if OUTCOME_DOMAINS[self.outcome] is not self.domain:
+            raise ValueError(f"outcome {self.outcome.value!r} is not a {self.domain.value} outcome")
+        return self

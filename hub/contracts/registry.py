@@ -1,0 +1,243 @@
+"""The contract registry: (type, version) to model, JSON Schema, example and casters.
+
+Versions of a type evolve under a declared compatibility mode. Casters convert
+between adjacent versions, so any consumer reads the version it was written for:
+``cast`` chains them step by step (v1→v2→v3, or down again).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from hub.contracts._uris import dataschema_uri, parse_dataschema
+from hub.contracts.compatibility import CompatibilityMode
+from hub.contracts.envelope import CloudEvent, pydantic_errors
+from hub.contracts.events import (
+    ConsentGrantedV1,
+    ConsentWithdrawnV1,
+    DeliveryFailedV1,
+    EventPayload,
+    ReferralOutcomeReportedV1,
+    ReferralRequestedV1,
+    ReferralRequestedV2,
+    ReferralStatusChangedV1,
+)
+from hub.contracts.examples import EXAMPLES
+from hub.errors import InvalidPayload, UnknownEventType, UnknownVersion
+
+__all__ = ["Caster", "Contract", "ContractRegistry", "build_registry", "default_registry"]
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: Converts the JSON ``data`` of one version to the adjacent one.
+Caster = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One event type at one version."""
+
+    model: type[EventPayload]
+    summary: str
+    compatibility: CompatibilityMode
+    example: EventPayload
+    changes: str = ""
+
+    @property
+    def event_type(self) -> str:
+        return self.model.event_type
+
+    @property
+    def version(self) -> int:
+        return self.model.version
+
+    @property
+    def dataschema(self) -> str:
+        return dataschema_uri(self.event_type, self.version)
+
+    def json_schema(self) -> dict[str, Any]:
+        return _json_schema(self.model, self.summary, self.compatibility)
+
+    def validate_data(self, data: Mapping[str, Any], *, prefix: str = "data") -> EventPayload:
+        """The payload model, or InvalidPayload naming every offending field."""
+        try:
+            # JSON mode keeps validation strict (no "1" for 1) while accepting
+            # enums and timestamps in their JSON spelling.
+            return self.model.model_validate_json(json.dumps(data), strict=True)
+        except ValidationError as exc:
+            raise InvalidPayload(pydantic_errors(exc, prefix)) from exc
+
+
+@cache
+def _json_schema(
+    model: type[EventPayload], summary: str, compatibility: CompatibilityMode
+) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": dataschema_uri(model.event_type, model.version),
+        "title": f"{model.event_type} v{model.version}",
+        "description": summary,
+        "x-event-type": model.event_type,
+        "x-version": model.version,
+        "x-compatibility": compatibility.value,
+        **{key: value for key, value in schema.items() if key not in {"title", "description"}},
+    }
+
+
+@dataclass
+class ContractRegistry:
+    _contracts: dict[tuple[str, int], Contract] = field(default_factory=dict)
+    _casters: dict[tuple[str, int, int], Caster] = field(default_factory=dict)
+
+    def register(self, contract: Contract) -> None:
+        self._contracts[(contract.event_type, contract.version)] = contract
+
+    def register_casters(self, event_type: str, lower: int, up: Caster, down: Caster) -> None:
+        """Casters between ``lower`` and ``lower + 1`` of one type, both ways."""
+        self._casters[(event_type, lower, lower + 1)] = up
+        self._casters[(event_type, lower + 1, lower)] = down
+
+    def types(self) -> list[str]:
+        return sorted({event_type for event_type, _ in self._contracts})
+
+    def versions(self, event_type: str) -> list[int]:
+        found = sorted(version for name, version in self._contracts if name == event_type)
+        if not found:
+            raise UnknownEventType(event_type)
+        return found
+
+    def __iter__(self) -> Iterator[Contract]:
+        for key in sorted(self._contracts):
+            yield self._contracts[key]
+
+    def get(self, event_type: str, version: int) -> Contract:
+        contract = self._contracts.get((event_type, version))
+        if contract is None:
+            self.versions(event_type)  # raises UnknownEventType first
+            raise UnknownVersion(event_type, f"v{version}")
+        return contract
+
+    def latest(self, event_type: str) -> Contract:
+        return self.get(event_type, self.versions(event_type)[-1])
+
+    def contract_of(self, event: CloudEvent) -> Contract:
+        """The contract an envelope names through ``type`` and ``dataschema``."""
+        named = parse_dataschema(event.dataschema)
+        if named is None:
+            self.versions(event.type)
+            raise UnknownVersion(event.type, event.dataschema)
+        schema_type, version = named
+        if schema_type != event.type:
+            raise InvalidPayload(
+                [("dataschema", f"names type {schema_type!r}, not {event.type!r}")]
+            )
+        return self.get(event.type, version)
+
+    def parse(self, event: CloudEvent) -> EventPayload:
+        """Validate an envelope's data against its contract and check the subject."""
+        payload = self.contract_of(event).validate_data(event.data)
+        if payload.subject != event.subject:
+            raise InvalidPayload(
+                [("subject", f"must equal data.{payload.subject_field} ({payload.subject!r})")]
+            )
+        consent_id = getattr(payload, "consent_id", None)
+        if consent_id is not None and event.consentid not in (None, consent_id):
+            raise InvalidPayload([("consentid", "differs from data.consent_id")])
+        return payload
+
+    def cast(self, event: CloudEvent, to_version: int) -> CloudEvent:
+        """The same event expressed in another version of its contract."""
+        contract = self.contract_of(event)
+        self.get(event.type, to_version)
+        data: dict[str, Any] = dict(event.data)
+        version = contract.version
+        step = 1 if to_version > version else -1
+        while version != to_version:
+            caster = self._casters.get((event.type, version, version + step))
+            if caster is None:
+                raise UnknownVersion(event.type, f"v{version + step} (no caster)")
+            data = caster(data)
+            version += step
+        return event.with_data(data, dataschema=dataschema_uri(event.type, to_version))
+
+
+def _referral_requested_v1_to_v2(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {**data, "additional_services": []}
+
+
+def _referral_requested_v2_to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    # A v1 reader has room for one service: it gets the main one.
+    return {key: value for key, value in data.items() if key != "additional_services"}
+
+
+_SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] = (
+    (
+        ReferralRequestedV1,
+        "One agency asks another to provide a service to a survivor.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        ReferralRequestedV2,
+        "One agency asks another to provide one or more services to a survivor.",
+        CompatibilityMode.BACKWARD,
+        "Adds `additional_services`: further services asked of the same agency. "
+        "Up-cast from v1 sets it empty; down-cast to v1 keeps the main `service` only.",
+    ),
+    (
+        ReferralStatusChangedV1,
+        "The agency handling a referral moves it to a new status; the referrer always hears.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        ReferralOutcomeReportedV1,
+        "What came of a referral: a health, social or justice outcome.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        ConsentGrantedV1,
+        "A survivor (or guardian) agrees to share data with named recipients, as recorded "
+        "by an agency.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        ConsentWithdrawnV1,
+        "A survivor withdraws a consent: routing under it stops and past recipients are told.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        DeliveryFailedV1,
+        "The hub tells a sender that an event did not reach a recipient, and why.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+)
+
+
+def build_registry() -> ContractRegistry:
+    """A fresh registry holding every built-in contract and caster."""
+    registry = ContractRegistry()
+    for model, summary, mode, changes in _SUMMARIES:
+        example = EXAMPLES[(model.event_type, model.version)]
+        registry.register(Contract(model, summary, mode, example, changes))
+    registry.register_casters(
+        "referral.requested", 1, _referral_requested_v1_to_v2, _referral_requested_v2_to_v1
+    )
+    return registry
+
+
+@cache
+def default_registry() -> ContractRegistry:
+    """The built-in registry, built once; tests that extend one use ``build_registry``."""
+    return build_registry()
