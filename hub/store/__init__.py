@@ -1,0 +1,46 @@
+"""The hub's relational store: SQLite embedded by default, PostgreSQL for production.
+
+Built on SQLAlchemy Core. :class:`Store` owns the engine and hands out
+transactions; the repositories are modules of plain functions that take the
+transaction's ``Connection`` first and return frozen dataclasses::
+
+    from hub.store import Store, outbox, processed
+
+    store = Store.open("sqlite:///var/hub.db")
+    with store.transaction() as conn:
+        if processed.claim(conn, "router", event_id, now):
+            outbox.add(conn, event_id=..., topic=..., key=..., envelope=..., at=now)
+
+Every database failure surfaces as :class:`hub.errors.StoreError`.
+"""
+
+from hub.store.agencies import AgencyRow
+from hub.store.audit import AuditCheckpointRow, AuditEntryRow
+from hub.store.consents import ConsentHistoryRow, ConsentRow
+from hub.store.dead_letters import DeadLetterRow
+from hub.store.disclosures import DisclosureRow
+from hub.store.engine import Store, create_store_engine
+from hub.store.inbox import InboxRow
+from hub.store.migrations import MIGRATIONS, Migration, current_version, migrate
+from hub.store.outbox import OutboxRow
+from hub.store.referrals import ReferralRow, TimelineRow
+
+__all__ = [
+    "MIGRATIONS",
+    "AgencyRow",
+    "AuditCheckpointRow",
+    "AuditEntryRow",
+    "ConsentHistoryRow",
+    "ConsentRow",
+    "DeadLetterRow",
+    "DisclosureRow",
+    "InboxRow",
+    "Migration",
+    "OutboxRow",
+    "ReferralRow",
+    "Store",
+    "TimelineRow",
+    "create_store_engine",
+    "current_version",
+    "migrate",
+]

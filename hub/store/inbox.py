@@ -1,0 +1,131 @@
+"""Per-agency mailboxes for agencies that pull their events.
+
+An agency reads its mailbox in ``seq`` order from a cursor and acknowledges
+what it has handled; redelivery of the same event to the same agency is
+ignored.
+
+A cursor reader relies on a row with a lower ``seq`` never becoming visible
+after one with a higher ``seq``. SQLite gives that for free (one writer at a
+time). On PostgreSQL, sequence values are handed out before commit, so
+:func:`add` takes a per-agency advisory lock held to the end of the
+transaction: additions to one mailbox commit in ``seq`` order. A transaction
+adding to several mailboxes should do so in a fixed order (say, sorted by
+agency id); otherwise two such transactions can deadlock, and PostgreSQL
+aborts one of them with a (retriable) ``StoreError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select, update
+
+from hub.store._errors import translating
+from hub.store._sql import insert_or_ignore
+from hub.store.schema import inbox
+
+__all__ = ["InboxRow", "ack", "add", "get", "list_after"]
+
+# First half of the two-part advisory lock key; the second is the agency id's
+# hash. Distinct from other advisory locks the hub takes.
+_PG_LOCK_SPACE = 0x1B0C
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """An event in an agency's mailbox."""
+
+    seq: int
+    agency_id: str
+    event_id: str
+    envelope: dict[str, Any]
+    delivered_at: datetime
+    acked_at: datetime | None
+
+
+def _row(m: RowMapping) -> InboxRow:
+    return InboxRow(
+        seq=int(m["seq"]),
+        agency_id=m["agency_id"],
+        event_id=m["event_id"],
+        envelope=m["envelope"],
+        delivered_at=m["delivered_at"],
+        acked_at=m["acked_at"],
+    )
+
+
+@translating
+def add(
+    conn: Connection,
+    *,
+    agency_id: str,
+    event_id: str,
+    envelope: dict[str, Any],
+    at: datetime,
+) -> bool:
+    """Put an event in the agency's mailbox; False if it is already there."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_SPACE, func.hashtext(agency_id))))
+    return insert_or_ignore(
+        conn,
+        inbox,
+        {
+            "agency_id": agency_id,
+            "event_id": event_id,
+            "envelope": envelope,
+            "delivered_at": at,
+        },
+        conflict_on=["agency_id", "event_id"],
+    )
+
+
+@translating
+def list_after(
+    conn: Connection,
+    agency_id: str,
+    *,
+    after_seq: int,
+    limit: int,
+    include_acked: bool = False,
+) -> list[InboxRow]:
+    """The agency's events with ``seq > after_seq``, in ``seq`` order."""
+    query = select(inbox).where(inbox.c.agency_id == agency_id, inbox.c.seq > after_seq)
+    if not include_acked:
+        query = query.where(inbox.c.acked_at.is_(None))
+    result = conn.execute(query.order_by(inbox.c.seq).limit(limit)).mappings()
+    return [_row(m) for m in result]
+
+
+@translating
+def ack(conn: Connection, agency_id: str, event_id: str, at: datetime) -> bool:
+    """Acknowledge an event; True if it is in the mailbox.
+
+    Acknowledging again is harmless and keeps the first ``acked_at``.
+    """
+    conn.execute(
+        update(inbox)
+        .where(
+            inbox.c.agency_id == agency_id,
+            inbox.c.event_id == event_id,
+            inbox.c.acked_at.is_(None),
+        )
+        .values(acked_at=at)
+    )
+    found = conn.execute(
+        select(inbox.c.seq).where(inbox.c.agency_id == agency_id, inbox.c.event_id == event_id)
+    ).first()
+    return found is not None
+
+
+@translating
+def get(conn: Connection, agency_id: str, event_id: str) -> InboxRow | None:
+    m = (
+        conn.execute(
+            select(inbox).where(inbox.c.agency_id == agency_id, inbox.c.event_id == event_id)
+        )
+        .mappings()
+        .first()
+    )
+    return _row(m) if m is not None else None

@@ -1,0 +1,106 @@
+"""The transactional outbox: events waiting to be published to Kafka.
+
+Events are written here in the same transaction as the state change that
+produced them; a relay publishes them afterwards and marks them published, so
+an event is never lost and never published without its state change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select, update
+
+from hub.store._errors import translating
+from hub.store._sql import insert_or_ignore
+from hub.store.schema import outbox
+
+__all__ = ["OutboxRow", "add", "count_pending", "get", "mark_published", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """An event to publish; ``seq`` gives the order it was written in."""
+
+    seq: int
+    event_id: str
+    topic: str
+    key: str
+    envelope: dict[str, Any]
+    created_at: datetime
+    published_at: datetime | None
+
+
+def _row(m: RowMapping) -> OutboxRow:
+    return OutboxRow(
+        seq=int(m["seq"]),
+        event_id=m["event_id"],
+        topic=m["topic"],
+        key=m["key"],
+        envelope=m["envelope"],
+        created_at=m["created_at"],
+        published_at=m["published_at"],
+    )
+
+
+@translating
+def add(
+    conn: Connection,
+    *,
+    event_id: str,
+    topic: str,
+    key: str,
+    envelope: dict[str, Any],
+    at: datetime,
+) -> bool:
+    """Queue an event; False, and no change, if ``event_id`` is already queued."""
+    return insert_or_ignore(
+        conn,
+        outbox,
+        {
+            "event_id": event_id,
+            "topic": topic,
+            "key": key,
+            "envelope": envelope,
+            "created_at": at,
+        },
+        conflict_on=["event_id"],
+    )
+
+
+@translating
+def get(conn: Connection, event_id: str) -> OutboxRow | None:
+    m = conn.execute(select(outbox).where(outbox.c.event_id == event_id)).mappings().first()
+    return _row(m) if m is not None else None
+
+
+@translating
+def pending(conn: Connection, limit: int = 100) -> list[OutboxRow]:
+    """Unpublished events, oldest first."""
+    result = conn.execute(
+        select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
+    ).mappings()
+    return [_row(m) for m in result]
+
+
+@translating
+def mark_published(conn: Connection, seqs: Sequence[int], at: datetime) -> None:
+    """Mark events published; one already marked keeps its first timestamp."""
+    if not seqs:
+        return
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.seq.in_(list(seqs)), outbox.c.published_at.is_(None))
+        .values(published_at=at)
+    )
+
+
+@translating
+def count_pending(conn: Connection) -> int:
+    count = conn.execute(
+        select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    ).scalar_one()
+    return int(count)

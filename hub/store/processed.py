@@ -1,0 +1,39 @@
+"""Inbox de-duplication: which consumer has already handled which event.
+
+A consumer claims an event in the same transaction as the state change the
+event causes, so a redelivered event finds its claim and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from hub.store._errors import translating
+from hub.store._sql import insert_or_ignore
+from hub.store.schema import processed_events
+
+__all__ = ["claim", "is_processed"]
+
+
+@translating
+def claim(conn: Connection, consumer: str, event_id: str, at: datetime) -> bool:
+    """Record that ``consumer`` handles ``event_id``; False if it already had."""
+    return insert_or_ignore(
+        conn,
+        processed_events,
+        {"consumer": consumer, "event_id": event_id, "processed_at": at},
+        conflict_on=["consumer", "event_id"],
+    )
+
+
+@translating
+def is_processed(conn: Connection, consumer: str, event_id: str) -> bool:
+    found = conn.execute(
+        select(processed_events.c.event_id).where(
+            processed_events.c.consumer == consumer,
+            processed_events.c.event_id == event_id,
+        )
+    ).first()
+    return found is not None

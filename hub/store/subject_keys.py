@@ -1,0 +1,74 @@
+"""Per-subject encryption keys, destroyed to make a subject's data unreadable.
+
+Destroying a key leaves a tombstone (``key`` NULL, ``destroyed_at`` set) so a
+key is never issued again for an erased subject.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from hub.store._errors import translating
+from hub.store._sql import insert_or_ignore
+from hub.store.schema import subject_keys
+
+__all__ = ["destroy_key", "get_key", "get_or_create_key"]
+
+
+@translating
+def get_key(conn: Connection, subject_id: str) -> bytes | None:
+    """The subject's key; None if it has none or it was destroyed."""
+    value = conn.execute(
+        select(subject_keys.c.key).where(subject_keys.c.subject_id == subject_id)
+    ).scalar_one_or_none()
+    return bytes(value) if value is not None else None
+
+
+@translating
+def get_or_create_key(
+    conn: Connection, subject_id: str, new_key: bytes, at: datetime
+) -> bytes | None:
+    """The subject's key, storing ``new_key`` if it has none yet.
+
+    Returns the key that is actually stored (which is not ``new_key`` when one
+    existed or a concurrent caller won), or None if the key was destroyed.
+    """
+    insert_or_ignore(
+        conn,
+        subject_keys,
+        {"subject_id": subject_id, "key": new_key, "created_at": at},
+        conflict_on=["subject_id"],
+    )
+    return get_key(conn, subject_id)
+
+
+def _destroy_live(conn: Connection, subject_id: str, at: datetime) -> bool:
+    result = conn.execute(
+        update(subject_keys)
+        .where(subject_keys.c.subject_id == subject_id, subject_keys.c.destroyed_at.is_(None))
+        .values(key=None, destroyed_at=at)
+    )
+    return result.rowcount == 1
+
+
+@translating
+def destroy_key(conn: Connection, subject_id: str, at: datetime) -> bool:
+    """Destroy the subject's key; True if a live key was destroyed by this call.
+
+    A subject without a key gets a tombstone anyway, so erasure holds for data
+    that arrives later.
+    """
+    if _destroy_live(conn, subject_id, at):
+        return True
+    if insert_or_ignore(
+        conn,
+        subject_keys,
+        {"subject_id": subject_id, "key": None, "created_at": at, "destroyed_at": at},
+        conflict_on=["subject_id"],
+    ):
+        return False
+    # The row exists: already a tombstone, or a key a concurrent transaction
+    # created after the first update looked.
+    return _destroy_live(conn, subject_id, at)

@@ -1,0 +1,95 @@
+"""The outbox repository: queued events, publication marks and de-duplication."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from hub.store import outbox
+
+
+def _add(conn: Connection, event_id: str, at: datetime, **envelope: object) -> bool:
+    return outbox.add(
+        conn,
+        event_id=event_id,
+        topic="referrals.v1",
+        key="r-1",
+        envelope={"id": event_id, "data": dict(envelope)},
+        at=at,
+    )
+
+
+def test_add_and_get(conn: Connection, now: datetime) -> None:
+    """An added event reads back with its envelope and is unpublished."""
+    assert _add(conn, "e1", now, n=1)
+    row = outbox.get(conn, "e1")
+    assert row is not None
+    assert (row.event_id, row.topic, row.key) == ("e1", "referrals.v1", "r-1")
+    assert row.envelope == {"id": "e1", "data": {"n": 1}}
+    assert row.created_at == now
+    assert row.published_at is None
+
+
+def test_duplicate_event_id_is_ignored(conn: Connection, now: datetime) -> None:
+    """Adding an event id already queued returns False and keeps the first envelope."""
+    assert _add(conn, "e1", now, n=1)
+    assert _add(conn, "e1", now + timedelta(seconds=1), n=2) is False
+    row = outbox.get(conn, "e1")
+    assert row is not None
+    assert row.envelope["data"] == {"n": 1}
+    assert outbox.count_pending(conn) == 1
+
+
+def test_get_unknown_is_none(conn: Connection) -> None:
+    """get returns None for an event id never queued."""
+    assert outbox.get(conn, "nope") is None
+
+
+def test_pending_in_seq_order_with_limit(conn: Connection, now: datetime) -> None:
+    """pending lists unpublished events oldest first, at most limit of them."""
+    for i in range(5):
+        _add(conn, f"e{i}", now)
+    rows = outbox.pending(conn, 3)
+    assert [r.event_id for r in rows] == ["e0", "e1", "e2"]
+    assert [r.seq for r in rows] == sorted(r.seq for r in rows)
+
+
+def test_mark_published_removes_from_pending(conn: Connection, now: datetime) -> None:
+    """Published events leave pending and count_pending; the rest stay."""
+    for i in range(3):
+        _add(conn, f"e{i}", now)
+    first, second, _ = outbox.pending(conn, 10)
+    outbox.mark_published(conn, [first.seq, second.seq], now)
+    assert [r.event_id for r in outbox.pending(conn, 10)] == ["e2"]
+    assert outbox.count_pending(conn) == 1
+    published = outbox.get(conn, "e0")
+    assert published is not None
+    assert published.published_at == now
+
+
+def test_mark_published_twice_keeps_first_time(conn: Connection, now: datetime) -> None:
+    """Marking an already published event again keeps its first published_at."""
+    _add(conn, "e1", now)
+    (row,) = outbox.pending(conn, 10)
+    outbox.mark_published(conn, [row.seq], now)
+    outbox.mark_published(conn, [row.seq], now + timedelta(minutes=5))
+    again = outbox.get(conn, "e1")
+    assert again is not None
+    assert again.published_at == now
+
+
+def test_mark_published_with_no_seqs(conn: Connection, now: datetime) -> None:
+    """mark_published with an empty list changes nothing."""
+    _add(conn, "e1", now)
+    outbox.mark_published(conn, [], now)
+    assert outbox.count_pending(conn) == 1
+
+
+def test_duplicate_add_does_not_publish_twice(conn: Connection, now: datetime) -> None:
+    """Re-adding a published event id neither re-queues it nor changes it."""
+    _add(conn, "e1", now)
+    (row,) = outbox.pending(conn, 10)
+    outbox.mark_published(conn, [row.seq], now)
+    assert _add(conn, "e1", now) is False
+    assert outbox.pending(conn, 10) == []
