@@ -12,12 +12,12 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from hub import __version__
 from hub.contracts.categories import CATEGORY_KEY, field_categories
 from hub.contracts.compatibility import CompatibilityReport, classify
 from hub.contracts.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, new_event, to_kafka
@@ -455,7 +455,7 @@ def render_asyncapi(registry: ContractRegistry) -> str:
 def _asyncapi_info() -> JsonObject:
     return {
         "title": "Referral Hub",
-        "version": _hub_version(),
+        "version": __version__,
         "description": (
             "The consent-aware exchange of referrals between agencies. Adapters and the HTTP "
             "API publish canonical events (CloudEvents 1.0, Kafka binary content mode) on "
@@ -466,15 +466,6 @@ def _asyncapi_info() -> JsonObject:
         ),
         "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
     }
-
-
-def _hub_version() -> str:
-    # Installed metadata rather than ``hub.__version__``: a stale editable install can import
-    # ``hub`` as a namespace package, without its ``__init__``.
-    try:
-        return metadata.version("referral-hub")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
 
 
 def _asyncapi_servers() -> JsonObject:

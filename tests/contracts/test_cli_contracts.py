@@ -242,28 +242,18 @@ def test_validate_rejects_non_json_on_stdin() -> None:
     assert_one_line_error(invoke("contracts", "validate", "-", stdin=b"\x00garbage"), "not JSON")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="parse_structured lets RecursionError escape json.loads (hub/contracts/envelope.py)",
-)
 def test_validate_deeply_nested_json(tmp_path: Path) -> None:
     """JSON nested deeper than the parser allows exits 1 with one line, not a traceback."""
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000, encoding="utf-8")
-    assert_one_line_error(invoke("contracts", "validate", str(path)))
+    assert_one_line_error(invoke("contracts", "validate", str(path)), "not JSON")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="parse_structured lets int()'s ValueError escape json.loads (hub/contracts/envelope.py)",
-)
 def test_validate_integer_too_long_to_convert(tmp_path: Path) -> None:
     """A number with more digits than Python converts exits 1 with one line, not a traceback."""
     path = tmp_path / "long.json"
     path.write_text('{"id": ' + "1" * 5000 + "}", encoding="utf-8")
-    assert_one_line_error(invoke("contracts", "validate", str(path)))
+    assert_one_line_error(invoke("contracts", "validate", str(path)), "not JSON")
 
 
 def run_hub(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,34 @@
+"""The FastAPI application: routes, problem handlers, and the context they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+
+from hub import __version__
+from hub.api import consents, events, inbox, ops, referrals
+from hub.api.context import ApiContext
+from hub.api.problems import install_problem_handlers
+
+__all__ = ["create_api"]
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Referral Hub",
+        version=__version__,
+        description=(
+            "The consent-aware exchange of referrals between agencies. Agencies submit "
+            "CloudEvents, read their inbox and follow the referrals they are party to."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.hub = context
+    install_problem_handlers(app)
+    for module in (events, referrals, inbox, consents, ops):
+        app.include_router(module.router)
+    return app

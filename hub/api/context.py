@@ -1,0 +1,55 @@
+"""What the routes need, handed to the app once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hub.api.auth import TokenDirectory
+from hub.api.problems import ProblemError
+from hub.config import AgencyConfig
+from hub.contracts import ContractRegistry
+from hub.observability import HubMetrics
+from hub.store import Store
+
+__all__ = ["ApiContext", "Caller", "Hub", "authenticated"]
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    store: Store
+    registry: ContractRegistry
+    agencies: Mapping[str, AgencyConfig]
+    tokens: TokenDirectory
+    metrics: HubMetrics
+    on_accepted: Callable[[], None] = lambda: None
+    broker_ready: Callable[[], Awaitable[bool]] | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.hub
+    return context
+
+
+Hub = Annotated[ApiContext, Depends(_context)]
+
+
+def authenticated(request: Request) -> str:
+    """The agency id behind the request's bearer token, or a 401 problem."""
+    context = _context(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProblemError(401, "Unauthorized", "a bearer token is required")
+    agency_id = context.tokens.agency_for(token.strip())
+    if agency_id is None:
+        raise ProblemError(401, "Unauthorized", "the bearer token is not valid")
+    return agency_id
+
+
+Caller = Annotated[str, Depends(authenticated)]

@@ -1,0 +1,45 @@
+"""The pull delivery mode: ``GET /v1/inbox`` and ``POST /v1/inbox/{event_id}/ack``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from hub.api.context import Caller, Hub
+from hub.api.problems import ProblemError
+from hub.store import inbox
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["inbox"])
+
+
+@router.get("/v1/inbox", summary="Events waiting for the calling agency")
+async def list_inbox(
+    hub: Hub,
+    caller: Caller,
+    after: Annotated[int, Query(ge=0, description="Cursor: the last seq seen.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    def read() -> list[inbox.InboxRow]:
+        with hub.store.transaction() as conn:
+            return inbox.list_after(conn, caller, after_seq=after, limit=limit)
+
+    rows = await asyncio.to_thread(read)
+    return {
+        "events": [{"seq": row.seq, "event": row.envelope} for row in rows],
+        "next_after": rows[-1].seq if rows else after,
+    }
+
+
+@router.post("/v1/inbox/{event_id}/ack", summary="Acknowledge one event", status_code=200)
+async def ack_inbox(event_id: str, hub: Hub, caller: Caller) -> dict[str, Any]:
+    def ack() -> bool:
+        with hub.store.transaction() as conn:
+            return inbox.ack(conn, caller, event_id, hub.clock())
+
+    if not await asyncio.to_thread(ack):
+        raise ProblemError(404, "Not found", f"no event {event_id} in the inbox of {caller}")
+    return {"id": event_id, "status": "acknowledged"}

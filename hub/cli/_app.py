@@ -1,0 +1,29 @@
+"""The root ``hub`` command and its sub-command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli import agencies, contracts, run
+
+app = typer.Typer(
+    name="hub",
+    help="Referral Hub: the consent-aware exchange of referrals between agencies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(contracts.app, name="contracts")
+app.add_typer(agencies.app, name="agencies")
+app.command("run")(run.run)
+app.command("broker")(run.broker)
+
+
+@app.command()
+def demo() -> None:
+    """Run the example regional network end to end on the embedded broker and store."""
+    typer.echo("hub demo: the end-to-end demo arrives with the event pipeline; nothing to run yet.")
+
+
+def main() -> None:
+    app()

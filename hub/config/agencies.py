@@ -1,0 +1,68 @@
+"""Agencies as configured: who they are, what they offer, how they receive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+
+from hub.contracts import AgencyKind, ServiceCode
+
+__all__ = [
+    "AgencyConfig",
+    "DeliveryConfig",
+    "FhirDelivery",
+    "PullDelivery",
+    "WebhookDelivery",
+]
+
+AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PullDelivery(_Closed):
+    """The agency fetches its inbox over ``GET /v1/inbox`` and acknowledges each event."""
+
+    mode: Literal["pull"] = "pull"
+
+
+class WebhookDelivery(_Closed):
+    """The hub POSTs each event to the agency's URL, signed with HMAC-SHA256."""
+
+    mode: Literal["webhook"]
+    url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+    secret: SecretStr
+
+
+class FhirDelivery(_Closed):
+    """The hub POSTs a transaction Bundle to the agency's FHIR base URL."""
+
+    mode: Literal["fhir"]
+    base_url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+    fhir_version: Literal["r4", "r5"] = "r4"
+    bearer_token: SecretStr | None = None
+
+
+DeliveryConfig = Annotated[
+    PullDelivery | WebhookDelivery | FhirDelivery, Field(discriminator="mode")
+]
+
+
+class AgencyConfig(_Closed):
+    id: AgencyId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    kind: AgencyKind
+    region: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    services: tuple[ServiceCode, ...] = ()
+    token_sha256: Sha256Hex = Field(
+        description="SHA-256 (hex) of the agency's bearer token; the token itself is never stored."
+    )
+    delivery: DeliveryConfig = PullDelivery()
+    accepts: dict[str, tuple[int, ...]] = Field(
+        default_factory=dict,
+        description="Contract versions the agency reads, per event type; absent means latest.",
+    )

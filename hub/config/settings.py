@@ -1,0 +1,162 @@
+"""The one settings object: a TOML file plus ``HUB_*`` environment variables.
+
+Built once at the entry point and passed down; nothing here runs at import time.
+Environment variables override the file (``HUB_DATABASE_URL``,
+``HUB_KAFKA_BOOTSTRAP``, ``HUB_DELIVERY__MAX_ATTEMPTS`` for nested keys).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hub.config.agencies import AgencyConfig
+from hub.config.pathways import PathwayConfig
+from hub.errors import ConfigError
+
+__all__ = ["AuditSettings", "DeliverySettings", "HubSettings", "load_settings"]
+
+
+class DeliverySettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    backoff_initial_s: float = Field(default=0.2, gt=0)
+    backoff_max_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class AuditSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signing_key: SecretStr | None = Field(
+        default=None, description="Ed25519 private key, 32 bytes base64; signs checkpoints."
+    )
+    checkpoint_every: int = Field(default=200, ge=1, description="Entries between checkpoints.")
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    hub_id: str = Field(default="referral-hub", description="The hub's own CloudEvents source.")
+    database_url: str = "sqlite:///var/hub.db"
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="Apache Kafka bootstrap servers; unset starts the embedded broker.",
+    )
+    kafka_idempotent_producer: bool | None = Field(
+        default=None, description="Unset: on for an external Kafka, off for the embedded broker."
+    )
+    tansu_bin: str | None = None
+    broker_port: int | None = Field(default=None, ge=1, le=65535)
+    consumer_session_timeout_ms: int | None = Field(
+        default=None,
+        ge=1000,
+        description="Unset: 10 s for an external Kafka, 2 s for the embedded broker, which "
+        "holds every group join for half of it.",
+    )
+    ingress_partitions: int = Field(default=6, ge=1, le=256)
+    inbox_partitions: int = Field(default=2, ge=1, le=64)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr("change-me-pseudonym-key"),
+        description="Key of the hash that turns agency-local identifiers into subject ids.",
+    )
+    log_format: Literal["json", "console"] = "json"
+    delivery: DeliverySettings = DeliverySettings()
+    audit: AuditSettings = AuditSettings()
+    agencies: tuple[AgencyConfig, ...] = ()
+    pathways: tuple[PathwayConfig, ...] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _agencies_unique(self) -> HubSettings:
+        seen: set[str] = set()
+        for index, agency in enumerate(self.agencies):
+            if agency.id in seen:
+                raise ValueError(f"agencies[{index}].id: {agency.id!r} is configured twice")
+            if agency.id == self.hub_id:
+                raise ValueError(f"agencies[{index}].id: {agency.id!r} is the hub's own id")
+            seen.add(agency.id)
+        return self
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def idempotent_producer(self) -> bool:
+        if self.kafka_idempotent_producer is not None:
+            return self.kafka_idempotent_producer
+        return not self.embedded_broker
+
+    @property
+    def session_timeout_ms(self) -> int:
+        if self.consumer_session_timeout_ms is not None:
+            return self.consumer_session_timeout_ms
+        return 2_000 if self.embedded_broker else 10_000
+
+    def agency(self, agency_id: str) -> AgencyConfig | None:
+        return next((agency for agency in self.agencies if agency.id == agency_id), None)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> HubSettings:
+    """Settings from ``path`` (TOML), the environment and ``overrides``, in rising priority.
+
+    A broken file or value raises ConfigError naming the key at fault.
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        values = _read_toml(path)
+    values.update(overrides)
+    try:
+        return HubSettings(**values)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        key = _key_path(error["loc"])
+        message = str(error["msg"])
+        if key == "(root)" and ": " in message and message.startswith("Value error, "):
+            key, _, message = message.removeprefix("Value error, ").partition(": ")
+        raise ConfigError(key, message) from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), "file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), exc.strerror or str(exc)) from exc
+
+
+def _key_path(location: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part in {"pull", "webhook", "fhir"}:
+            continue  # the discriminator tag pydantic inserts, not a key in the file
+        else:
+            parts.append(f".{part}" if parts else str(part))
+    return "".join(parts) or "(root)"

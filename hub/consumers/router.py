@@ -1,0 +1,338 @@
+"""The router: consumes ``hub.ingress`` and routes each event to its recipients.
+
+Per batch of records:
+
+1. plan (one read transaction): parse and validate each record, skip events
+   already processed, decide with :func:`hub.consumers.routing.decide` against the
+   referral projection as the batch itself changes it, and collect the copies
+   for each recipient's inbox topic and the dead letters;
+2. publish every copy and wait for the broker's acknowledgement;
+3. commit (one write transaction): claim each event id in the processed-events
+   table and apply its effects (projection, timeline, disclosures, dead letters);
+4. return, and only then is the Kafka offset committed by the caller.
+
+A crash between 2 and 3 republishes the same copies with the same event ids,
+which recipients' inboxes de-duplicate: delivery is at least once, exactly once
+in effect. A record that can never be processed is dead-lettered with its
+reason and never blocks its partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.broker.topics import ROUTER_DLQ, inbox_topic
+from sqlalchemy import Connection
+
+from hub.consent import ConsentRecord
+from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
+from hub.consumers.routing import (
+    AgencyView,
+    Decision,
+    Delivery,
+    ReferralState,
+    decide,
+)
+from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
+from hub.contracts.events import ConsentWithdrawnV1, EventPayload
+from hub.contracts.vocabulary import ServiceCode
+from hub.errors import ContractError
+from hub.observability import HubMetrics, get_logger
+from hub.store import Store, consents, disclosures, processed, referrals
+from hub.store import dead_letters as dead_letter_store
+from hub.store.referrals import ReferralRow
+
+__all__ = ["ROUTER_CONSUMER", "IngressRouter"]
+
+ROUTER_CONSUMER = "router"
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _Routed:
+    event: CloudEvent
+    payload: EventPayload
+    decision: Decision
+    previous: ReferralState | None
+
+
+@dataclass(frozen=True)
+class _DeadLetter:
+    record: IncomingRecord
+    event_id: str
+    reason: str
+
+
+@dataclass
+class _Plan:
+    routed: list[_Routed] = field(default_factory=list)
+    dead: list[_DeadLetter] = field(default_factory=list)
+    messages: list[OutgoingMessage] = field(default_factory=list)
+
+
+class IngressRouter:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: ContractRegistry,
+        agencies: Mapping[str, AgencyView],
+        publisher: Publisher,
+        metrics: HubMetrics,
+        hub_id: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._agencies = agencies
+        self._publisher = publisher
+        self._metrics = metrics
+        self._hub_id = hub_id
+        self._clock = clock
+
+    async def handle(self, records: Sequence[IncomingRecord]) -> None:
+        """Route one batch; returns only once its effects are durable."""
+        if not records:
+            return
+        plan = await asyncio.to_thread(self._plan, records)
+        await self._publisher.publish(plan.messages)
+        await asyncio.to_thread(self._commit, plan)
+        self._observe(plan)
+
+    def _plan(self, records: Sequence[IncomingRecord]) -> _Plan:
+        plan = _Plan()
+        now = self._clock()
+        overlay: dict[str, ReferralState | None] = {}
+        seen: set[str] = set()
+        with self._store.transaction() as conn:
+            for record in records:
+                try:
+                    event = from_kafka(record.key, record.value, record.headers)
+                    payload = self._registry.parse(event)
+                except ContractError as exc:
+                    self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
+                    continue
+                if event.id in seen or processed.is_processed(conn, ROUTER_CONSUMER, event.id):
+                    continue
+                seen.add(event.id)
+                previous = self._referral(conn, overlay, event.subject)
+                consent = self._consent(conn, event, payload, previous)
+                decision = decide(
+                    event,
+                    payload,
+                    previous,
+                    consent,
+                    self._agencies,
+                    hub_id=self._hub_id,
+                    cast=self._registry.cast,
+                    now=now,
+                )
+                if isinstance(payload, ConsentWithdrawnV1):
+                    decision = self._withdrawal_notices(conn, event, payload)
+                overlay[event.subject] = _after(previous, decision)
+                plan.routed.append(_Routed(event, payload, decision, previous))
+                for delivery in (*decision.deliveries, *decision.notices):
+                    plan.messages.append(outgoing(inbox_topic(delivery.recipient), delivery.event))
+        return plan
+
+    def _dead_letter(self, plan: _Plan, record: IncomingRecord, event_id: str, reason: str) -> None:
+        plan.dead.append(_DeadLetter(record, event_id, reason))
+        plan.messages.append(
+            OutgoingMessage(
+                ROUTER_DLQ,
+                record.key or b"",
+                record.value or b"",
+                (*record.headers, ("hub_dlq_reason", reason[:1000].encode())),
+            )
+        )
+
+    def _referral(
+        self, conn: Connection, overlay: dict[str, ReferralState | None], referral_id: str
+    ) -> ReferralState | None:
+        if referral_id in overlay:
+            return overlay[referral_id]
+        row = referrals.get_referral(conn, referral_id)
+        return _state(row) if row is not None else None
+
+    def _consent(
+        self,
+        conn: Connection,
+        event: CloudEvent,
+        payload: EventPayload,
+        referral: ReferralState | None,
+    ) -> ConsentRecord | None:
+        consent_id = getattr(payload, "consent_id", None) or (
+            referral.consent_id if referral is not None else event.consentid
+        )
+        if consent_id is None:
+            return None
+        row = consents.get_consent(conn, consent_id)
+        if row is None:
+            return None
+        return ConsentRecord.from_scope_json(
+            consent_id=row.consent_id,
+            subject_id=row.subject_id,
+            recorded_by=row.recorded_by,
+            status=row.status,
+            scope=row.scope,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+        )
+
+    def _withdrawal_notices(
+        self, conn: Connection, event: CloudEvent, payload: ConsentWithdrawnV1
+    ) -> Decision:
+        """Every agency that received data under the consent hears it was withdrawn."""
+        recipients = disclosures.recipients_under(conn, payload.consent_id)
+        notices = tuple(
+            Delivery(
+                recipient=recipient,
+                event=event.with_data(event.data, consentid=payload.consent_id),
+                consent_id=payload.consent_id,
+            )
+            for recipient in sorted(recipients)
+            if recipient != event.source and recipient in self._agencies
+        )
+        return Decision(notices=notices)
+
+    def _commit(self, plan: _Plan) -> None:
+        now = self._clock()
+        with self._store.transaction() as conn:
+            for routed in plan.routed:
+                if not processed.claim(conn, ROUTER_CONSUMER, routed.event.id, now):
+                    continue
+                _apply(conn, routed, now)
+            for dead in plan.dead:
+                dead_letter_store.add(
+                    conn,
+                    topic=dead.record.topic,
+                    event_id=dead.event_id,
+                    reason=dead.reason[:1000],
+                    at=now,
+                    envelope=None,
+                )
+
+    def _observe(self, plan: _Plan) -> None:
+        metrics = self._metrics
+        for routed in plan.routed:
+            decision = routed.decision
+            if decision.refusal is not None:
+                metrics.refused.labels(decision.refusal[0].value).inc()
+                _log.info(
+                    "event refused",
+                    event_id=routed.event.id,
+                    event_type=routed.event.type,
+                    reason=decision.refusal[0].value,
+                )
+            for delivery in decision.deliveries:
+                metrics.routed.labels(routed.event.type).inc()
+                for category in delivery.withheld:
+                    metrics.fields_withheld.labels(category.value).inc()
+            for blocked in decision.blocked:
+                metrics.blocked.labels(blocked.reason.value).inc()
+        for dead in plan.dead:
+            metrics.dead_lettered.labels("ingress").inc()
+            _log.warning("ingress record dead-lettered", event_id=dead.event_id, reason=dead.reason)
+
+
+def _apply(conn: Connection, routed: _Routed, now: datetime) -> None:
+    event, decision = routed.event, routed.decision
+    state = decision.new_referral
+    if state is not None:
+        referrals.insert_referral(conn, _row(state, routed.payload, now))
+    elif decision.new_status is not None:
+        referrals.update_status(conn, event.subject, decision.new_status.value, now)
+    if routed.previous is not None or state is not None:
+        referrals.append_timeline(
+            conn,
+            event.subject,
+            event_id=event.id,
+            event_type=event.type,
+            status=decision.new_status.value if decision.new_status else None,
+            actor=event.source,
+            at=now,
+            detail=_timeline_detail(decision),
+        )
+    for delivery in decision.deliveries:
+        disclosures.record(
+            conn,
+            event_id=event.id,
+            referral_id=event.subject,
+            recipient=delivery.recipient,
+            consent_id=delivery.consent_id,
+            disclosed=[category.value for category in delivery.disclosed],
+            withheld=[category.value for category in delivery.withheld],
+            at=now,
+        )
+
+
+def _timeline_detail(decision: Decision) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "delivered_to": [delivery.recipient for delivery in decision.deliveries],
+    }
+    if decision.blocked:
+        detail["blocked"] = [
+            {"recipient": blocked.recipient, "reason": blocked.reason.value}
+            for blocked in decision.blocked
+        ]
+    if decision.refusal is not None:
+        detail["refused"] = decision.refusal[0].value
+    return detail
+
+
+def _after(previous: ReferralState | None, decision: Decision) -> ReferralState | None:
+    if decision.new_referral is not None:
+        return decision.new_referral
+    if previous is not None and decision.new_status is not None:
+        return ReferralState(
+            referral_id=previous.referral_id,
+            from_agency=previous.from_agency,
+            to_agency=previous.to_agency,
+            subject_id=previous.subject_id,
+            consent_id=previous.consent_id,
+            service=previous.service,
+            status=decision.new_status,
+        )
+    return previous
+
+
+def _state(row: ReferralRow) -> ReferralState:
+    return ReferralState(
+        referral_id=row.referral_id,
+        from_agency=row.from_agency,
+        to_agency=row.to_agency,
+        subject_id=row.subject_id,
+        consent_id=row.consent_id,
+        service=ServiceCode(row.service),
+        status=ReferralStatus(row.status),
+    )
+
+
+def _row(state: ReferralState, payload: EventPayload, now: datetime) -> ReferralRow:
+    return ReferralRow(
+        referral_id=state.referral_id,
+        from_agency=state.from_agency,
+        to_agency=state.to_agency,
+        subject_id=state.subject_id,
+        consent_id=state.consent_id,
+        service=state.service.value,
+        priority=str(getattr(payload, "priority", "routine")),
+        status=state.status.value,
+        due_by=getattr(payload, "due_by", None),
+        pathway_step=getattr(payload, "pathway_step", None),
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+
+
+def _header(record: IncomingRecord, name: str) -> str:
+    for key, value in record.headers:
+        if key == name:
+            return value.decode(errors="replace")[:128]
+    return f"{record.topic}:{record.partition}:{record.offset}"

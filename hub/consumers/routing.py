@@ -1,0 +1,316 @@
+"""The routing decision: a pure function of (event, referral state, consent, agencies).
+
+Given one validated ingress event it says how the referral projection changes,
+which agencies receive a copy (redacted to what consent grants each), which
+deliveries consent blocks, and what the sender is told. It performs no I/O, so
+every rule is testable without a broker or a database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub.consent import ConsentRecord, Recipient, permit, redact
+from hub.contracts import (
+    AgencyKind,
+    CloudEvent,
+    DataCategory,
+    Purpose,
+    ReferralStatus,
+    check_transition,
+    new_event,
+)
+from hub.contracts.events import (
+    ConsentGrantedV1,
+    ConsentWithdrawnV1,
+    DeliveryFailedV1,
+    EventPayload,
+    FailureReason,
+    ReferralOutcomeReportedV1,
+    ReferralRequestedV1,
+    ReferralRequestedV2,
+    ReferralStatusChangedV1,
+)
+from hub.contracts.vocabulary import ServiceCode, service
+from hub.errors import IllegalTransition
+
+__all__ = [
+    "AgencyView",
+    "Blocked",
+    "Decision",
+    "Delivery",
+    "ReferralState",
+    "decide",
+    "notice_id",
+]
+
+_NOTICE_NAMESPACE = uuid.UUID("6b1f0d4e-3c52-4a8e-9a57-2f1d8c0e7b31")
+
+
+@dataclass(frozen=True)
+class AgencyView:
+    """What routing needs to know of an agency."""
+
+    agency_id: str
+    kind: AgencyKind
+    accepts: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def recipient(self) -> Recipient:
+        return Recipient(self.agency_id, self.kind)
+
+
+@dataclass(frozen=True)
+class ReferralState:
+    referral_id: str
+    from_agency: str
+    to_agency: str
+    subject_id: str
+    consent_id: str
+    service: ServiceCode
+    status: ReferralStatus
+
+    @property
+    def purpose(self) -> Purpose:
+        return service(self.service).purpose
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One copy of an event for one recipient, already redacted and cast."""
+
+    recipient: str
+    event: CloudEvent
+    consent_id: str | None
+    disclosed: tuple[DataCategory, ...] = ()
+    withheld: tuple[DataCategory, ...] = ()
+    withheld_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Blocked:
+    recipient: str
+    reason: FailureReason
+    detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one ingress event does; ``refusal`` set means the event changed nothing."""
+
+    new_referral: ReferralState | None = None
+    new_status: ReferralStatus | None = None
+    deliveries: tuple[Delivery, ...] = ()
+    blocked: tuple[Blocked, ...] = ()
+    notices: tuple[Delivery, ...] = ()
+    refusal: tuple[FailureReason, str] | None = None
+
+
+#: Casts an event to another version of its contract (the registry's ``cast``).
+Caster = Callable[[CloudEvent, int], CloudEvent]
+
+
+def notice_id(event_id: str, *parts: str) -> str:
+    """A stable id for a notice the hub derives from an event, so a retry repeats it."""
+    return str(uuid.uuid5(_NOTICE_NAMESPACE, "/".join((event_id, *parts))))
+
+
+def decide(
+    event: CloudEvent,
+    payload: EventPayload,
+    referral: ReferralState | None,
+    consent: ConsentRecord | None,
+    agencies: Mapping[str, AgencyView],
+    *,
+    hub_id: str,
+    cast: Caster,
+    now: datetime,
+) -> Decision:
+    context = _Context(event, payload, referral, consent, agencies, hub_id, cast, now)
+    match payload:
+        case ReferralRequestedV1() | ReferralRequestedV2():
+            return context.requested(payload)
+        case ReferralStatusChangedV1():
+            return context.status_changed(payload)
+        case ReferralOutcomeReportedV1():
+            return context.outcome_reported()
+        case ConsentGrantedV1() | ConsentWithdrawnV1():
+            # The consent registry is updated when the event is accepted; routing
+            # of withdrawal notices is decided by the consent handler.
+            return Decision()
+        case _:
+            return context.refuse(
+                FailureReason.INVALID_EVENT, f"{event.type} is not routed from ingress"
+            )
+
+
+@dataclass(frozen=True)
+class _Context:
+    event: CloudEvent
+    payload: EventPayload
+    referral: ReferralState | None
+    consent: ConsentRecord | None
+    agencies: Mapping[str, AgencyView]
+    hub_id: str
+    cast: Caster
+    now: datetime
+
+    def requested(self, payload: ReferralRequestedV1 | ReferralRequestedV2) -> Decision:
+        if self.referral is not None:
+            return self.refuse(
+                FailureReason.INVALID_EVENT, f"referral {payload.referral_id} already exists"
+            )
+        if payload.from_agency != self.event.source:
+            return self.refuse(
+                FailureReason.NOT_A_PARTY, "from_agency must be the agency sending the event"
+            )
+        if payload.to_agency not in self.agencies:
+            return self.refuse(
+                FailureReason.UNKNOWN_AGENCY, f"no agency {payload.to_agency!r} is configured"
+            )
+        state = ReferralState(
+            referral_id=payload.referral_id,
+            from_agency=payload.from_agency,
+            to_agency=payload.to_agency,
+            subject_id=payload.subject_id,
+            consent_id=payload.consent_id,
+            service=payload.service,
+            status=ReferralStatus.REQUESTED,
+        )
+        routed = self._route(state, payload.to_agency)
+        return Decision(
+            new_referral=state,
+            new_status=ReferralStatus.REQUESTED,
+            deliveries=routed.deliveries,
+            blocked=routed.blocked,
+            notices=routed.notices,
+        )
+
+    def status_changed(self, payload: ReferralStatusChangedV1) -> Decision:
+        state = self.referral
+        if state is None:
+            return self.refuse(
+                FailureReason.UNKNOWN_REFERRAL, f"no referral {payload.referral_id} is known"
+            )
+        other = self._other_party(state)
+        if other is None:
+            return self.refuse(
+                FailureReason.NOT_A_PARTY, f"{self.event.source} is not a party to this referral"
+            )
+        try:
+            check_transition(state.status, payload.status)
+        except IllegalTransition as exc:
+            return self.refuse(FailureReason.ILLEGAL_TRANSITION, str(exc))
+        routed = self._route(state, other)
+        return Decision(
+            new_status=payload.status,
+            deliveries=routed.deliveries,
+            blocked=routed.blocked,
+            notices=routed.notices,
+        )
+
+    def outcome_reported(self) -> Decision:
+        state = self.referral
+        if state is None:
+            return self.refuse(FailureReason.UNKNOWN_REFERRAL, "no such referral is known")
+        if self.event.source != state.to_agency:
+            return self.refuse(
+                FailureReason.NOT_A_PARTY, "only the agency handling a referral reports outcomes"
+            )
+        routed = self._route(state, state.from_agency)
+        return Decision(
+            deliveries=routed.deliveries, blocked=routed.blocked, notices=routed.notices
+        )
+
+    def refuse(self, reason: FailureReason, detail: str) -> Decision:
+        """Nothing changes; the sender hears why, when it is an agency we know."""
+        notices: tuple[Delivery, ...] = ()
+        if self.event.source in self.agencies:
+            notices = (self._failure_notice(self.event.source, None, reason, detail, "refused"),)
+        return Decision(refusal=(reason, detail), notices=notices)
+
+    def _other_party(self, state: ReferralState) -> str | None:
+        if self.event.source == state.to_agency:
+            return state.from_agency
+        if self.event.source == state.from_agency:
+            return state.to_agency
+        return None
+
+    def _route(self, state: ReferralState, recipient_id: str) -> Decision:
+        agency = self.agencies.get(recipient_id)
+        if agency is None:
+            detail = f"no agency {recipient_id!r} is configured"
+            return Decision(
+                blocked=(Blocked(recipient_id, FailureReason.UNKNOWN_AGENCY, detail),),
+                notices=(self._blocked_notice(recipient_id, FailureReason.UNKNOWN_AGENCY, detail),),
+            )
+        consent = self.consent
+        if consent is not None and (
+            consent.consent_id != state.consent_id or consent.subject_id != state.subject_id
+        ):
+            # A consent given by someone else never covers her referral.
+            consent = None
+        decision = permit(consent, agency.recipient, state.purpose, self.now)
+        if not decision.allowed:
+            reason = decision.reason or FailureReason.CONSENT_MISSING
+            return Decision(
+                blocked=(Blocked(recipient_id, reason, decision.detail),),
+                notices=(self._blocked_notice(recipient_id, reason, decision.detail),),
+            )
+        redaction = redact(self.payload, decision.categories)
+        copy = self.event.with_data(redaction.data, consentid=state.consent_id)
+        copy = self._for_reader(copy, agency)
+        return Decision(
+            deliveries=(
+                Delivery(
+                    recipient=recipient_id,
+                    event=copy,
+                    consent_id=state.consent_id,
+                    disclosed=redaction.disclosed,
+                    withheld=redaction.withheld,
+                    withheld_fields=redaction.withheld_fields,
+                ),
+            )
+        )
+
+    def _for_reader(self, copy: CloudEvent, agency: AgencyView) -> CloudEvent:
+        """Cast to the newest version the recipient reads, if it named any."""
+        versions = agency.accepts.get(copy.type)
+        if not versions or copy.version in versions:
+            return copy
+        readable = [version for version in versions if version <= copy.version]
+        return self.cast(copy, max(readable) if readable else min(versions))
+
+    def _blocked_notice(self, recipient: str, reason: FailureReason, detail: str) -> Delivery:
+        return self._failure_notice(self.event.source, recipient, reason, detail, recipient)
+
+    def _failure_notice(
+        self,
+        to: str,
+        recipient: str | None,
+        reason: FailureReason,
+        detail: str,
+        discriminator: str,
+    ) -> Delivery:
+        notice = DeliveryFailedV1(
+            referral_id=self.event.subject,
+            failed_event_id=self.event.id,
+            failed_event_type=self.event.type,
+            recipient=recipient,
+            reason=reason,
+            detail=detail[:500],
+            failed_at=self.now,
+        )
+        envelope = new_event(
+            notice,
+            source=self.hub_id,
+            event_id=notice_id(self.event.id, "failed", discriminator),
+            time=self.now,
+            consent_id=self.event.consentid,
+            correlation_id=self.event.correlationid or self.event.id,
+            traceparent=self.event.traceparent,
+        )
+        return Delivery(recipient=to, event=envelope, consent_id=None)

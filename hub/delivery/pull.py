@@ -1,0 +1,45 @@
+"""Pull mode: the event waits in the agency's inbox table for ``GET /v1/inbox``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from hub.config import AgencyConfig
+from hub.contracts import CloudEvent
+from hub.store import Store, inbox
+
+__all__ = ["PullTransport"]
+
+
+class PullTransport:
+    mode = "pull"
+
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def deliver(self, agency: AgencyConfig, event: CloudEvent) -> None:
+        await self.deliver_batch([(agency, event)])
+
+    async def deliver_batch(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
+        """Store many events in one transaction; the inbox ignores ones it holds."""
+        await asyncio.to_thread(self._store_events, items)
+
+    def _store_events(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
+        now = self._clock()
+        # One fixed order: PostgreSQL locks each mailbox until commit, and two
+        # batches taking the same locks in different orders would deadlock.
+        ordered = sorted(items, key=lambda item: item[0].id)
+        with self._store.transaction() as conn:
+            for agency, event in ordered:
+                inbox.add(
+                    conn,
+                    agency_id=agency.id,
+                    event_id=event.id,
+                    envelope=event.structured(),
+                    at=now,
+                )

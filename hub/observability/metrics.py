@@ -1,0 +1,92 @@
+"""Flow metrics, in a registry passed in by the runtime (never a global one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["HubMetrics"]
+
+
+@dataclass(frozen=True)
+class HubMetrics:
+    registry: CollectorRegistry
+    accepted: Counter
+    refused: Counter
+    routed: Counter
+    blocked: Counter
+    fields_withheld: Counter
+    delivered: Counter
+    delivery_attempts: Counter
+    dead_lettered: Counter
+    outbox_pending: Gauge
+    routing_latency: Histogram
+    delivery_latency: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> HubMetrics:
+        registry = registry or CollectorRegistry()
+        return cls(
+            registry=registry,
+            accepted=Counter(
+                "hub_events_accepted",
+                "Events accepted into the outbox.",
+                ["type"],
+                registry=registry,
+            ),
+            refused=Counter(
+                "hub_events_refused", "Events refused, by reason.", ["reason"], registry=registry
+            ),
+            routed=Counter(
+                "hub_events_routed",
+                "Copies routed to an agency inbox.",
+                ["type"],
+                registry=registry,
+            ),
+            blocked=Counter(
+                "hub_deliveries_blocked",
+                "Deliveries blocked by consent, by reason.",
+                ["reason"],
+                registry=registry,
+            ),
+            fields_withheld=Counter(
+                "hub_fields_withheld",
+                "Payload fields withheld by redaction, by category.",
+                ["category"],
+                registry=registry,
+            ),
+            delivered=Counter(
+                "hub_events_delivered",
+                "Events handed to an agency, by mode.",
+                ["mode"],
+                registry=registry,
+            ),
+            delivery_attempts=Counter(
+                "hub_delivery_attempts",
+                "Outbound delivery attempts, by outcome.",
+                ["outcome"],
+                registry=registry,
+            ),
+            dead_lettered=Counter(
+                "hub_events_dead_lettered",
+                "Events dead-lettered, by topic kind.",
+                ["where"],
+                registry=registry,
+            ),
+            outbox_pending=Gauge(
+                "hub_outbox_pending", "Accepted events not yet published.", registry=registry
+            ),
+            routing_latency=Histogram(
+                "hub_routing_seconds",
+                "From acceptance to routed.",
+                registry=registry,
+                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            ),
+            delivery_latency=Histogram(
+                "hub_delivery_seconds",
+                "From acceptance to delivered.",
+                registry=registry,
+                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            ),
+        )

@@ -1,0 +1,227 @@
+"""Wiring: builds the concrete pieces from settings and runs them together.
+
+One process runs the HTTP API, the outbox relay, the router and the delivery
+workers. The router and the workers are FastStream batch subscribers with
+manual acknowledgement: a batch's Kafka offsets are committed only after its
+effects are committed to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from hub.api import ApiContext, create_api
+from hub.api.auth import TokenDirectory
+from hub.broker.kafka import KafkaSettings, make_producer, ping
+from hub.broker.topics import AUDIT as AUDIT_TOPIC
+from hub.broker.topics import INGRESS, ROUTER_DLQ, TopicSpec, dlq_topic, ensure_topics, inbox_topic
+from hub.config import AgencyConfig, HubSettings
+from hub.consumers.delivery import DeliveryWorker
+from hub.consumers.records import IncomingRecord, incoming
+from hub.consumers.router import IngressRouter
+from hub.consumers.routing import AgencyView
+from hub.contracts import ContractRegistry, default_registry
+from hub.delivery import PullTransport, Transport, WebhookTransport
+from hub.errors import HubError
+from hub.observability import HubMetrics, get_logger
+from hub.runtime.publisher import KafkaPublisher
+from hub.runtime.relay import OutboxRelay
+from hub.store import Store
+
+__all__ = ["HubServices", "build_app", "topic_specs"]
+
+_log = get_logger(__name__)
+
+BatchHandler = Callable[[Sequence[IncomingRecord]], Awaitable[None]]
+
+
+@dataclass
+class HubServices:
+    """Everything the running hub holds, built from settings."""
+
+    settings: HubSettings
+    store: Store
+    bootstrap_servers: str
+    registry: ContractRegistry = field(default_factory=default_registry)
+    metrics: HubMetrics = field(default_factory=HubMetrics.create)
+
+    @property
+    def agencies(self) -> dict[str, AgencyConfig]:
+        return {agency.id: agency for agency in self.settings.agencies}
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(
+            bootstrap_servers=self.bootstrap_servers,
+            idempotent_producer=self.settings.idempotent_producer,
+        )
+
+
+def topic_specs(settings: HubSettings) -> list[TopicSpec]:
+    specs = [
+        TopicSpec(INGRESS, settings.ingress_partitions),
+        TopicSpec(ROUTER_DLQ, 1),
+        TopicSpec(AUDIT_TOPIC, settings.ingress_partitions),
+    ]
+    for agency in settings.agencies:
+        specs.append(TopicSpec(inbox_topic(agency.id), settings.inbox_partitions))
+        specs.append(TopicSpec(dlq_topic(agency.id), 1))
+    return specs
+
+
+def build_app(services: HubServices) -> FastAPI:
+    """The FastAPI app whose lifespan runs the whole hub."""
+    settings = services.settings
+    agencies = services.agencies
+    relay_holder: dict[str, OutboxRelay] = {}
+
+    def on_accepted() -> None:
+        relay = relay_holder.get("relay")
+        if relay is not None:
+            relay.notify()
+
+    async def broker_ready() -> bool:
+        return await ping(services.bootstrap_servers)
+
+    context = ApiContext(
+        store=services.store,
+        registry=services.registry,
+        agencies=agencies,
+        tokens=TokenDirectory(services.store, agencies),
+        metrics=services.metrics,
+        on_accepted=on_accepted,
+        broker_ready=broker_ready,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(services.bootstrap_servers, topic_specs(settings))
+        producer = make_producer(services.kafka)
+        await producer.start()
+        publisher = KafkaPublisher(producer)
+        http = httpx.AsyncClient(timeout=settings.delivery.timeout_s)
+        relay = OutboxRelay(store=services.store, publisher=publisher, metrics=services.metrics)
+        relay_holder["relay"] = relay
+        broker = _subscribers(services, publisher, _transports(services, http))
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        await broker.start()
+        _log.info("hub started", bootstrap=services.bootstrap_servers)
+        try:
+            yield
+        finally:
+            await broker.stop()
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await http.aclose()
+            await producer.stop()
+            _log.info("hub stopped")
+
+    return create_api(context, lifespan=lifespan)
+
+
+def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Transport]:
+    transports: dict[str, Transport] = {
+        "pull": PullTransport(services.store),
+        "webhook": WebhookTransport(http),
+    }
+    return transports
+
+
+def _subscribers(
+    services: HubServices, publisher: KafkaPublisher, transports: dict[str, Transport]
+) -> KafkaBroker:
+    settings = services.settings
+    broker = KafkaBroker(
+        services.bootstrap_servers,
+        client_id=f"{settings.hub_id}-consumers",
+        logger=logging.getLogger("hub.faststream"),
+    )
+    views = {
+        agency.id: AgencyView(agency.id, agency.kind, dict(agency.accepts))
+        for agency in settings.agencies
+    }
+    router = IngressRouter(
+        store=services.store,
+        registry=services.registry,
+        agencies=views,
+        publisher=publisher,
+        metrics=services.metrics,
+        hub_id=settings.hub_id,
+    )
+    session_ms = settings.session_timeout_ms
+
+    def subscribe(topics: list[str], group_id: str, handle: BatchHandler) -> None:
+        _subscribe(broker, topics, group_id, handle, session_ms)
+
+    subscribe([INGRESS], "hub-router", router.handle)
+    worker = DeliveryWorker(
+        store=services.store,
+        agencies=services.agencies,
+        transports=transports,
+        publisher=publisher,
+        metrics=services.metrics,
+        settings=settings.delivery,
+        hub_id=settings.hub_id,
+    )
+    pulled = [inbox_topic(a.id) for a in settings.agencies if a.delivery.mode == "pull"]
+    if pulled:
+        subscribe(pulled, "hub-delivery-pull", worker.handle)
+    for agency in settings.agencies:
+        if agency.delivery.mode != "pull":
+            # Its own consumer group: a slow endpoint holds back only its own inbox.
+            subscribe([inbox_topic(agency.id)], f"hub-delivery-{agency.id}", worker.handle)
+    return broker
+
+
+def _subscribe(
+    broker: KafkaBroker,
+    topics: list[str],
+    group_id: str,
+    handle: BatchHandler,
+    session_timeout_ms: int,
+) -> None:
+    async def consume(msg: KafkaMessage) -> None:
+        records = [incoming(record) for record in msg.raw_message]
+        try:
+            await handle(records)
+        except HubError as exc:
+            # Store or broker trouble: rewind so the same batch is tried again.
+            _log.warning("batch failed; retrying", consumer=group_id, error=str(exc))
+            await msg.nack()
+            await asyncio.sleep(1.0)
+            return
+        except Exception as exc:
+            # A bug must not drop a batch: rewind it, as for an outage.
+            _log.error(
+                "batch failed unexpectedly; retrying",
+                consumer=group_id,
+                error_type=type(exc).__name__,
+            )
+            await msg.nack()
+            await asyncio.sleep(1.0)
+            return
+        await msg.ack()
+
+    consume.__name__ = f"consume_{group_id.replace('-', '_')}"
+    broker.subscriber(
+        *topics,
+        group_id=group_id,
+        batch=True,
+        max_records=500,
+        batch_timeout_ms=20,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(250, session_timeout_ms // 4),
+    )(consume)

@@ -1,0 +1,96 @@
+"""The outbox relay: publishes accepted events to ``hub.ingress``, then marks them sent.
+
+Accepting an event and publishing it are two steps with a durable table
+between them: the HTTP answer never waits for Kafka, and a crash after
+publishing but before marking only republishes events that the router
+de-duplicates by id. Nothing accepted is lost, nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hub.consumers.records import OutgoingMessage, Publisher
+from hub.contracts import to_kafka
+from hub.contracts.envelope import envelope_from_mapping
+from hub.errors import BrokerError, ContractError, StoreError
+from hub.observability import HubMetrics, get_logger
+from hub.store import Store, outbox
+from hub.store.outbox import OutboxRow
+
+__all__ = ["OutboxRelay"]
+
+_log = get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        publisher: Publisher,
+        metrics: HubMetrics,
+        batch_size: int = 500,
+        idle_s: float = 0.05,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._idle_s = idle_s
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Something was just accepted: publish now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled; a failed round is retried after a pause."""
+        failures = 0
+        while True:
+            try:
+                sent = await self.drain_once()
+                failures = 0
+            except (BrokerError, StoreError) as exc:
+                failures += 1
+                _log.warning("outbox relay round failed", error=str(exc), attempt=failures)
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if sent < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle_s)
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Publish one batch of pending events; returns how many were sent."""
+        rows = await asyncio.to_thread(self._pending)
+        if not rows:
+            self._metrics.outbox_pending.set(0)
+            return 0
+        await self._publisher.publish([_message(row) for row in rows])
+        await asyncio.to_thread(self._mark, [row.seq for row in rows])
+        return len(rows)
+
+    def _pending(self) -> list[OutboxRow]:
+        with self._store.transaction() as conn:
+            return outbox.pending(conn, self._batch_size)
+
+    def _mark(self, seqs: list[int]) -> None:
+        with self._store.transaction() as conn:
+            outbox.mark_published(conn, seqs, self._clock())
+
+
+def _message(row: OutboxRow) -> OutgoingMessage:
+    try:
+        record = to_kafka(envelope_from_mapping(row.envelope))
+    except ContractError:
+        # Accepted events were validated; a row that no longer parses is still
+        # published as stored so the router dead-letters it with its reason.
+        return OutgoingMessage(row.topic, row.key.encode(), json.dumps(row.envelope).encode(), ())
+    return OutgoingMessage(row.topic, row.key.encode(), record.value, record.headers)

@@ -1,0 +1,61 @@
+"""Running the hub in this process: embedded broker if needed, store, uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from hub.broker.embedded import EmbeddedBroker
+from hub.config import HubSettings
+from hub.errors import HubError
+from hub.runtime.bootstrap import HubServices, build_app
+from hub.store import Store
+
+__all__ = ["RunningHub", "running_hub"]
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    base_url: str
+    port: int
+    services: HubServices
+
+
+@contextlib.asynccontextmanager
+async def running_hub(
+    settings: HubSettings, *, host: str | None = None, port: int | None = None
+) -> AsyncIterator[RunningHub]:
+    """Start the whole hub; on exit stop it, the embedded broker included."""
+    async with contextlib.AsyncExitStack() as stack:
+        bootstrap = settings.kafka_bootstrap
+        if bootstrap is None:
+            broker = EmbeddedBroker(binary=settings.tansu_bin, port=settings.broker_port)
+            await stack.enter_async_context(broker)
+            bootstrap = broker.bootstrap_servers
+        store = await asyncio.to_thread(Store.open, settings.database_url)
+        stack.callback(store.close)
+        services = HubServices(settings=settings, store=store, bootstrap_servers=bootstrap)
+        config = uvicorn.Config(
+            build_app(services),
+            host=host or settings.http_host,
+            port=settings.http_port if port is None else port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve(), name="uvicorn")
+        while not server.started:
+            if serving.done():
+                raise HubError("the hub failed to start; see the log above")
+            await asyncio.sleep(0.02)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield RunningHub(f"http://{config.host}:{bound}", bound, services)
+        finally:
+            server.should_exit = True
+            await serving

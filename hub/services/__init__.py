@@ -1,0 +1,1 @@
+"""Use cases the entry points (HTTP API, adapters, CLI) call."""

@@ -1,0 +1,125 @@
+"""Accepting an event: validate, authorise, and commit it to the outbox.
+
+"Accepted" means durable: the caller answers 202 only after this returns. The
+same event id accepted twice is one event; the same id with other content is a
+conflict. Consent events also update the consent registry in the same
+transaction, so a referral accepted a moment later already finds its consent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from hub.broker.topics import INGRESS
+from hub.contracts import CloudEvent, ContractRegistry
+from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1, DeliveryFailedV1
+from hub.errors import AccessDenied, Conflict, InvalidPayload
+from hub.store import Store, consents, outbox
+from hub.store.consents import ConsentRow
+
+__all__ = ["Acceptance", "accept_event"]
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    event_id: str
+    event_type: str
+    version: int
+    created: bool
+
+
+def accept_event(
+    store: Store,
+    registry: ContractRegistry,
+    event: CloudEvent,
+    *,
+    sender: str,
+    now: datetime,
+) -> Acceptance:
+    """Commit ``event`` from ``sender`` to the outbox, or raise why it cannot be."""
+    payload = registry.parse(event)
+    if event.source != sender:
+        raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
+    if isinstance(payload, DeliveryFailedV1):
+        raise AccessDenied("delivery.failed events are issued by the hub only")
+    with store.transaction() as conn:
+        existing = outbox.get(conn, event.id)
+        if existing is not None:
+            if existing.envelope != event.structured():
+                raise Conflict(f"event {event.id} was already accepted with other content")
+            return Acceptance(event.id, event.type, event.version, created=False)
+        if isinstance(payload, ConsentGrantedV1):
+            _record_grant(conn, payload, event, sender, now)
+        elif isinstance(payload, ConsentWithdrawnV1):
+            _record_withdrawal(conn, payload, event, sender, now)
+        outbox.add(
+            conn,
+            event_id=event.id,
+            topic=INGRESS,
+            key=event.subject,
+            envelope=event.structured(),
+            at=now,
+        )
+    return Acceptance(event.id, event.type, event.version, created=True)
+
+
+def _record_grant(
+    conn: Connection, payload: ConsentGrantedV1, event: CloudEvent, sender: str, now: datetime
+) -> None:
+    if payload.recorded_by != sender:
+        raise AccessDenied("a consent is recorded only by the agency that records it")
+    current = consents.get_consent(conn, payload.consent_id)
+    if current is not None and (
+        current.subject_id != payload.subject_id or current.recorded_by != payload.recorded_by
+    ):
+        raise Conflict(f"consent {payload.consent_id} belongs to another subject or agency")
+    scope = [entry.model_dump(mode="json", exclude_none=True) for entry in payload.scope]
+    consents.record_consent(
+        conn,
+        ConsentRow(
+            consent_id=payload.consent_id,
+            subject_id=payload.subject_id,
+            recorded_by=payload.recorded_by,
+            granted_by=payload.granted_by.value,
+            status="active",
+            scope=scope,
+            valid_from=payload.valid_from,
+            valid_until=payload.valid_until,
+            updated_at=now,
+            last_event_id=event.id,
+        ),
+        event_id=event.id,
+        at=now,
+    )
+
+
+def _record_withdrawal(
+    conn: Connection, payload: ConsentWithdrawnV1, event: CloudEvent, sender: str, now: datetime
+) -> None:
+    current = consents.get_consent(conn, payload.consent_id)
+    if current is None:
+        raise InvalidPayload([("data.consent_id", f"no consent {payload.consent_id} is on record")])
+    if current.recorded_by != sender:
+        raise AccessDenied("a consent is withdrawn only through the agency that recorded it")
+    if current.subject_id != payload.subject_id:
+        raise InvalidPayload([("data.subject_id", "differs from the consent's subject")])
+    consents.record_consent(
+        conn,
+        ConsentRow(
+            consent_id=current.consent_id,
+            subject_id=current.subject_id,
+            recorded_by=current.recorded_by,
+            granted_by=current.granted_by,
+            status="withdrawn",
+            scope=current.scope,
+            valid_from=current.valid_from,
+            valid_until=current.valid_until,
+            updated_at=now,
+            last_event_id=event.id,
+        ),
+        event_id=event.id,
+        at=now,
+    )
