@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import agencies, contracts, run
+from hub.cli import agencies, contracts, demo, run
 
 app = typer.Typer(
     name="hub",
@@ -17,12 +17,7 @@ app.add_typer(contracts.app, name="contracts")
 app.add_typer(agencies.app, name="agencies")
 app.command("run")(run.run)
 app.command("broker")(run.broker)
-
-
-@app.command()
-def demo() -> None:
-    """Run the example regional network end to end on the embedded broker and store."""
-    typer.echo("hub demo: the end-to-end demo arrives with the event pipeline; nothing to run yet.")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""``hub demo``: the example regional network, simulated end to end."""

@@ -1,0 +1,57 @@
+"""The demo's network: the example region's agencies, with tokens made for this run."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.api.auth import hash_token
+from hub.config import HubSettings, load_settings
+
+__all__ = ["DEFAULT_NETWORK", "DemoNetwork", "build_network"]
+
+DEFAULT_NETWORK = Path("examples/casablanca-settat.toml")
+
+#: Agencies that receive by webhook in the demo; the others pull their inbox.
+_WEBHOOK_AGENCIES = ("dar-al-amane-shelter", "entraide-nationale-casablanca")
+
+
+@dataclass(frozen=True)
+class DemoNetwork:
+    settings: HubSettings
+    tokens: dict[str, str]
+    webhook_secrets: dict[str, str]
+
+
+def build_network(
+    config: Path, *, database_url: str, webhook_base_url: str, **overrides: Any
+) -> DemoNetwork:
+    """Settings from the example file, with fresh tokens and local webhook endpoints."""
+    base = load_settings(config)
+    tokens = {agency.id: secrets.token_urlsafe(24) for agency in base.agencies}
+    webhook_secrets: dict[str, str] = {}
+    agencies = []
+    for agency in base.agencies:
+        entry = agency.model_dump(mode="python")
+        entry["token_sha256"] = hash_token(tokens[agency.id])
+        if agency.id in _WEBHOOK_AGENCIES:
+            webhook_secrets[agency.id] = secrets.token_urlsafe(24)
+            entry["delivery"] = {
+                "mode": "webhook",
+                "url": f"{webhook_base_url}/hooks/{agency.id}",
+                "secret": webhook_secrets[agency.id],
+            }
+        else:
+            entry["delivery"] = {"mode": "pull"}
+        agencies.append(entry)
+    settings = load_settings(
+        config,
+        agencies=agencies,
+        database_url=database_url,
+        http_port=0,
+        kafka_bootstrap=None,
+        **overrides,
+    )
+    return DemoNetwork(settings=settings, tokens=tokens, webhook_secrets=webhook_secrets)
