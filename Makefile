@@ -19,9 +19,11 @@ test: $(STAMP) lint typecheck
 	$(BIN)/hub contracts check
 	$(BIN)/pytest
 
+LINTED := hub tests $(wildcard bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check hub tests bench
-	$(BIN)/ruff format --check hub tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -22,6 +22,7 @@ from hub.contracts.events import (
     ConsentGrantedV1,
     ConsentWithdrawnV1,
     DeliveryFailedV1,
+    DisclosureCompelledV1,
     EventPayload,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
@@ -213,6 +214,14 @@ _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] =
     (
         ConsentWithdrawnV1,
         "A survivor withdraws a consent: routing under it stops and past recipients are told.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        DisclosureCompelledV1,
+        "A party discloses a referral without her consent because the law requires it; the hub "
+        "delivers, records the override and asks the agency that recorded her consent to inform "
+        "her.",
         CompatibilityMode.BACKWARD,
         "",
     ),

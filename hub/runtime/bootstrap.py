@@ -36,6 +36,7 @@ from hub.errors import HubError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.relay import OutboxRelay
+from hub.services.consent_expiry import run_expiry
 from hub.store import Store
 
 __all__ = ["HubServices", "build_app", "topic_specs"]
@@ -114,15 +115,17 @@ def build_app(services: HubServices) -> FastAPI:
         relay_holder["relay"] = relay
         broker = _subscribers(services, publisher, _transports(services, http))
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        expiry_task = asyncio.create_task(run_expiry(services.store), name="consent-expiry")
         await broker.start()
         _log.info("hub started", bootstrap=services.bootstrap_servers)
         try:
             yield
         finally:
             await broker.stop()
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+            for task in (relay_task, expiry_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await http.aclose()
             await producer.stop()
             _log.info("hub stopped")

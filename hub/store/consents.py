@@ -203,3 +203,19 @@ def consent_as_of(conn: Connection, consent_id: str, at: datetime) -> ConsentHis
         .first()
     )
     return _version(m) if m is not None else None
+
+
+@translating
+def due_to_expire(conn: Connection, now: datetime, limit: int = 500) -> list[ConsentRow]:
+    """Active consents whose ``valid_until`` has passed, earliest first."""
+    result = conn.execute(
+        select(consents)
+        .where(
+            consents.c.status == "active",
+            consents.c.valid_until.is_not(None),
+            consents.c.valid_until <= now,
+        )
+        .order_by(consents.c.valid_until)
+        .limit(limit)
+    ).mappings()
+    return [_consent(m) for m in result]

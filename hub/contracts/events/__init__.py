@@ -8,6 +8,7 @@ from hub.contracts.events.consent import (
     GrantedBy,
 )
 from hub.contracts.events.delivery import DeliveryFailedV1, FailureReason
+from hub.contracts.events.disclosure import DisclosureCompelledV1, LegalBasis
 from hub.contracts.events.referral import (
     ContactPreferences,
     EvidenceKind,
@@ -34,12 +35,14 @@ __all__ = [
     "ConsentWithdrawnV1",
     "ContactPreferences",
     "DeliveryFailedV1",
+    "DisclosureCompelledV1",
     "EventPayload",
     "EvidenceKind",
     "EvidenceReference",
     "FailureReason",
     "GrantedBy",
     "IdentityAttributes",
+    "LegalBasis",
     "LegalInformation",
     "MedicalSummary",
     "OutcomeCode",
