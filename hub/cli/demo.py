@@ -67,6 +67,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"  fields withheld          {summary['fields_withheld']}",
         f"  leaks                    {summary['leaks']}",
         f"  consent withdrawals      {summary['withdrawals']}",
+        f"  compelled disclosures    {summary['overrides']}",
         f"  elapsed                  {summary['elapsed_s']} s",
         f"  throughput               {summary['throughput_events_per_s']} events/s",
     ]

@@ -280,11 +280,16 @@ def _agency_of(topic: str) -> str:
 
 
 def _under_consent(event: CloudEvent, hub_id: str) -> bool:
-    """Referral data travelling under a consent; notices about consent itself always go."""
+    """Referral data travelling under a consent.
+
+    Notices about consent itself always go, and so does a disclosure the law
+    compels (it carries ``overrideid``): withdrawal cannot stop those.
+    """
     return (
         event.consentid is not None
         and event.source != hub_id
         and not event.type.startswith("consent.")
+        and "overrideid" not in event.extensions
     )
 
 

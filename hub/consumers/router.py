@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from sqlalchemy import Connection
 
+from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
 from hub.consumers.routing import (
@@ -38,11 +38,18 @@ from hub.consumers.routing import (
     decide,
 )
 from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
-from hub.contracts.events import ConsentWithdrawnV1, EventPayload
+from hub.contracts.envelope import envelope_from_mapping
+from hub.contracts.events import (
+    ConsentWithdrawnV1,
+    DisclosureCompelledV1,
+    EventPayload,
+    ReferralRequestedV1,
+    ReferralRequestedV2,
+)
 from hub.contracts.vocabulary import ServiceCode
 from hub.errors import ContractError
 from hub.observability import HubMetrics, get_logger
-from hub.store import Store, consents, disclosures, processed, referrals
+from hub.store import Store, consents, disclosures, outbox, processed, referrals
 from hub.store import dead_letters as dead_letter_store
 from hub.store.referrals import ReferralRow
 
@@ -108,6 +115,7 @@ class IngressRouter:
         plan = _Plan()
         now = self._clock()
         overlay: dict[str, ReferralState | None] = {}
+        requests: dict[str, tuple[CloudEvent, EventPayload]] = {}
         seen: set[str] = set()
         with self._store.transaction() as conn:
             for record in records:
@@ -122,6 +130,11 @@ class IngressRouter:
                 seen.add(event.id)
                 previous = self._referral(conn, overlay, event.subject)
                 consent = self._consent(conn, event, payload, previous)
+                if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+                    requests[event.subject] = (event, payload)
+                original = None
+                if isinstance(payload, DisclosureCompelledV1):
+                    original = requests.get(event.subject) or self._request(conn, event.subject)
                 decision = decide(
                     event,
                     payload,
@@ -131,6 +144,7 @@ class IngressRouter:
                     hub_id=self._hub_id,
                     cast=self._registry.cast,
                     now=now,
+                    original=original,
                 )
                 if isinstance(payload, ConsentWithdrawnV1):
                     decision = self._withdrawal_notices(conn, event, payload)
@@ -158,6 +172,23 @@ class IngressRouter:
             return overlay[referral_id]
         row = referrals.get_referral(conn, referral_id)
         return _state(row) if row is not None else None
+
+    def _request(
+        self, conn: Connection, referral_id: str
+    ) -> tuple[CloudEvent, EventPayload] | None:
+        """The referral's own request, as accepted, for a compelled disclosure."""
+        for entry in referrals.timeline(conn, referral_id):
+            if entry.event_type != "referral.requested":
+                continue
+            row = outbox.get(conn, entry.event_id)
+            if row is None:
+                return None
+            try:
+                event = envelope_from_mapping(row.envelope)
+                return event, self._registry.parse(event)
+            except ContractError:
+                return None
+        return None
 
     def _consent(
         self,

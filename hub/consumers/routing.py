@@ -27,6 +27,7 @@ from hub.contracts.events import (
     ConsentGrantedV1,
     ConsentWithdrawnV1,
     DeliveryFailedV1,
+    DisclosureCompelledV1,
     EventPayload,
     FailureReason,
     ReferralOutcomeReportedV1,
@@ -88,6 +89,7 @@ class Delivery:
     disclosed: tuple[DataCategory, ...] = ()
     withheld: tuple[DataCategory, ...] = ()
     withheld_fields: tuple[str, ...] = ()
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,9 @@ def decide(
     hub_id: str,
     cast: Caster,
     now: datetime,
+    original: tuple[CloudEvent, EventPayload] | None = None,
 ) -> Decision:
+    """Decide one event; ``original`` is the referral's own request, for overrides."""
     context = _Context(event, payload, referral, consent, agencies, hub_id, cast, now)
     match payload:
         case ReferralRequestedV1() | ReferralRequestedV2():
@@ -137,6 +141,8 @@ def decide(
             return context.status_changed(payload)
         case ReferralOutcomeReportedV1():
             return context.outcome_reported()
+        case DisclosureCompelledV1():
+            return context.compelled(payload, original)
         case ConsentGrantedV1() | ConsentWithdrawnV1():
             # The consent registry is updated when the event is accepted; routing
             # of withdrawal notices is decided by the consent handler.
@@ -224,6 +230,52 @@ class _Context:
         return Decision(
             deliveries=routed.deliveries, blocked=routed.blocked, notices=routed.notices
         )
+
+    def compelled(
+        self, payload: DisclosureCompelledV1, original: tuple[CloudEvent, EventPayload] | None
+    ) -> Decision:
+        """Deliver without consent where the law requires it, and say so to everyone concerned.
+
+        The recipient gets the referral limited to the categories the law names, and
+        the override itself (its legal basis); the agency that recorded her consent
+        gets the override too, as its cue to inform her.
+        """
+        state = self.referral
+        if state is None or original is None:
+            return self.refuse(FailureReason.UNKNOWN_REFERRAL, "no such referral is known")
+        if self._other_party(state) is None:
+            return self.refuse(
+                FailureReason.NOT_A_PARTY, f"{self.event.source} is not a party to this referral"
+            )
+        recipient = self.agencies.get(payload.recipient)
+        if recipient is None:
+            return self.refuse(
+                FailureReason.UNKNOWN_AGENCY, f"no agency {payload.recipient!r} is configured"
+            )
+        request_event, request = original
+        redaction = redact(request, frozenset(payload.categories))
+        disclosed = request_event.with_data(
+            redaction.data, consentid=state.consent_id, overrideid=self.event.id
+        )
+        override_copy = self.event.with_data(
+            self.event.data, consentid=state.consent_id, overrideid=self.event.id
+        )
+        deliveries = [
+            Delivery(
+                recipient=recipient.agency_id,
+                event=self._for_reader(disclosed, recipient),
+                consent_id=state.consent_id,
+                disclosed=redaction.disclosed,
+                withheld=redaction.withheld,
+                withheld_fields=redaction.withheld_fields,
+                override=True,
+            ),
+            Delivery(recipient.agency_id, override_copy, state.consent_id, override=True),
+        ]
+        recorder = self.consent.recorded_by if self.consent is not None else state.from_agency
+        if recorder != recipient.agency_id and recorder in self.agencies:
+            deliveries.append(Delivery(recorder, override_copy, state.consent_id, override=True))
+        return Decision(deliveries=tuple(deliveries))
 
     def refuse(self, reason: FailureReason, detail: str) -> Decision:
         """Nothing changes; the sender hears why, when it is an agency we know."""

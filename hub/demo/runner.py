@@ -166,6 +166,7 @@ def _summary(
         "fields_withheld": simulator.fields_withheld(),
         "leaks": simulator.leaks(),
         "withdrawals": simulator.submitted["consent.withdrawn"],
+        "overrides": simulator.submitted["disclosure.compelled"],
         "rejected_signatures": sum(a.rejected_signatures for a in simulator.agencies.values()),
         "agency_errors": len(simulator.errors),
         "settled": settled,

@@ -20,6 +20,7 @@ from hub.consumers.routing import notice_id
 from hub.contracts import (
     CloudEvent,
     ContractRegistry,
+    DataCategory,
     Purpose,
     ReferralStatus,
     ServiceCode,
@@ -32,9 +33,11 @@ from hub.contracts.events import (
     ConsentScope,
     ConsentWithdrawnV1,
     ContactPreferences,
+    DisclosureCompelledV1,
     EventPayload,
     GrantedBy,
     IdentityAttributes,
+    LegalBasis,
     LegalInformation,
     MedicalSummary,
     OutcomeCode,
@@ -80,6 +83,8 @@ class Simulator:
     received_under: dict[str, set[str]] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    overrides: dict[str, frozenset[DataCategory]] = field(default_factory=dict)
+    request_ids: dict[str, str] = field(default_factory=dict)
 
     # -- submitting ---------------------------------------------------------
 
@@ -100,6 +105,15 @@ class Simulator:
     def _expect(self, event: CloudEvent, payload: EventPayload) -> None:
         if isinstance(payload, ConsentGrantedV1):
             return
+        if isinstance(payload, DisclosureCompelledV1):
+            request_id = self.request_ids[event.subject]
+            self.overrides[event.id] = frozenset(payload.categories)
+            self.expected.add((payload.recipient, request_id))
+            self.expected.add((payload.recipient, event.id))
+            recorder = self.referrals[event.subject].story.hospital
+            if recorder != payload.recipient:
+                self.expected.add((recorder, event.id))
+            return
         if isinstance(payload, ConsentWithdrawnV1):
             story = self.stories[payload.consent_id]
             for recipient in sorted(self.received_under.get(payload.consent_id, set())):
@@ -109,6 +123,7 @@ class Simulator:
             return
         referral = self.referrals[event.subject]
         if isinstance(payload, ReferralRequestedV2):
+            self.request_ids[event.subject] = event.id
             recipient = payload.to_agency
         elif event.source == referral.to_agency:
             recipient = referral.from_agency
@@ -147,6 +162,8 @@ class Simulator:
         await self.refer(
             story, story.hospital, self.network.court, ServiceCode.COURT_LISTENING_UNIT
         )
+        if story.compelled:
+            await self.compel(story, story.referrals[0])
         if story.high_risk:
             await self.refer(
                 story, story.hospital, self.network.shelter, ServiceCode.EMERGENCY_SHELTER
@@ -182,6 +199,19 @@ class Simulator:
             legal=LegalInformation(complaint_filed=sender != story.hospital),
         )
         await self.submit(sender, payload, story.consent_id)
+
+    async def compel(self, story: Story, referral_id: str) -> None:
+        """The law requires telling the prosecution about a child at risk."""
+        payload = DisclosureCompelledV1(
+            referral_id=referral_id,
+            recipient=self.network.prosecution,
+            categories=(DataCategory.SAFETY_RISK, DataCategory.LEGAL),
+            legal_basis=LegalBasis.CHILD_AT_RISK,
+            legal_reference="Statutory duty to report a child at risk",
+            authorising_officer="Head of the emergency unit (simulated)",
+            inform_survivor_by=datetime.now(UTC) + timedelta(hours=48),
+        )
+        await self.submit(story.hospital, payload, story.consent_id)
 
     async def status(
         self, referral_id: str, sender: str, status: ReferralStatus, reason: str | None = None
@@ -349,9 +379,14 @@ class Simulator:
         story = self.stories.get(event.consentid)
         if story is None:
             return 0
-        if story.withdrawn_at is not None and event.time > story.withdrawn_at:
+        override = event.extensions.get("overrideid")
+        if isinstance(override, str):
+            # A compelled disclosure: lawful without consent, but only what the law named.
+            granted = self.overrides.get(override, frozenset())
+        elif story.withdrawn_at is not None and event.time > story.withdrawn_at:
             return 1
-        granted = story.granted(self.network, agency_id)
+        else:
+            granted = story.granted(self.network, agency_id)
         model = self.registry.contract_of(event).model
         return sum(
             1

@@ -51,6 +51,7 @@ class Story:
     shelter_accepts: bool
     withdraws: bool
     identity_shared: bool
+    compelled: bool = False
     withdrawn_at: datetime | None = None
     referrals: list[str] = field(default_factory=list)
 
@@ -150,6 +151,11 @@ def _draw(rng: random.Random, network: Network, index: int, seed: int) -> Story:
         withdraws=withdraws,
         identity_shared=rng.random() < 0.3,
     )
+    if index % 13 == 9 and not withdraws:
+        # A child is at risk and she has not agreed to involve the prosecution:
+        # the hospital must disclose all the same.
+        story.scope.pop(AgencyKind.PROSECUTION, None)
+        story.compelled = True
     if withdraws:
         # She withdraws once the court has accepted: a story without the shelter
         # branch, so what is still in flight at that moment is known exactly.
