@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import agencies, contracts, demo, dlq, run
+from hub.cli import agencies, audit, contracts, demo, dlq, run
 
 app = typer.Typer(
     name="hub",
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(agencies.app, name="agencies")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(audit.app, name="audit")
+app.command("erase")(audit.erase)
 app.command("run")(run.run)
 app.command("broker")(run.broker)
 app.command("demo")(demo.demo)
