@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-from hub.contracts import AgencyKind, ServiceCode
+from hub.contracts import AgencyKind, ServiceCode, default_registry
+from hub.errors import UnknownEventType
 
 __all__ = [
     "AgencyConfig",
@@ -66,3 +67,18 @@ class AgencyConfig(_Closed):
         default_factory=dict,
         description="Contract versions the agency reads, per event type; absent means latest.",
     )
+
+    @field_validator("accepts")
+    @classmethod
+    def _known_versions(cls, accepts: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        """Only contracts the hub has: routing casts each copy to one of these versions."""
+        registry = default_registry()
+        for event_type, versions in accepts.items():
+            try:
+                known = registry.versions(event_type)
+            except UnknownEventType:
+                raise ValueError(f"unknown event type {event_type!r}") from None
+            unknown = sorted(set(versions) - set(known))
+            if unknown:
+                raise ValueError(f"{event_type} has no version {unknown}; it has {known}")
+        return accepts

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from hub.config.agencies import AgencyConfig
 from hub.config.pathways import PathwayConfig
@@ -84,8 +89,9 @@ class HubSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init values; the environment overrides it.
-        return (env_settings, init_settings)
+        # Values passed in win over the environment; ``load_settings`` puts the
+        # environment over the TOML file itself before passing both in.
+        return (init_settings, env_settings)
 
     @model_validator(mode="after")
     def _agencies_unique(self) -> HubSettings:
@@ -126,6 +132,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> HubSettings:
     values: dict[str, Any] = {}
     if path is not None:
         values = _read_toml(path)
+    values = _merged(values, EnvSettingsSource(HubSettings)())
     values.update(overrides)
     try:
         return HubSettings(**values)
@@ -135,7 +142,20 @@ def load_settings(path: Path | None = None, **overrides: Any) -> HubSettings:
         message = str(error["msg"])
         if key == "(root)" and ": " in message and message.startswith("Value error, "):
             key, _, message = message.removeprefix("Value error, ").partition(": ")
+        message = message.removeprefix("Value error, ")
         raise ConfigError(key, message) from exc
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` on top, tables merged key by key."""
+    merged = dict(base)
+    for key, value in over.items():
+        current = merged.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            merged[key] = _merged(current, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -30,7 +30,9 @@ def expire_due_consents(store: Store, now: datetime) -> list[str]:
             changed = consents.record_consent(
                 conn,
                 dataclasses.replace(row, status="expired"),
-                event_id=f"expiry:{row.consent_id}",
+                # One expiry per validity period: a consent granted again after it
+                # lapsed expires again at its new end.
+                event_id=f"expiry:{row.consent_id}:{row.valid_until.isoformat()}",
                 at=row.valid_until,
             )
             if changed:

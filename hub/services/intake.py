@@ -14,13 +14,21 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from hub.broker.topics import INGRESS
-from hub.contracts import CloudEvent, ContractRegistry
+from hub.contracts import MAX_EVENT_BYTES, CloudEvent, ContractRegistry, to_kafka
 from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1, DeliveryFailedV1
-from hub.errors import AccessDenied, Conflict, InvalidPayload
+from hub.errors import AccessDenied, Conflict, InvalidEnvelope, InvalidPayload
 from hub.store import Store, consents, outbox
 from hub.store.consents import ConsentRow
 
 __all__ = ["Acceptance", "accept_event"]
+
+_HUB_ONLY_EXTENSION = "overrideid"
+
+#: The largest Kafka record (key, value and headers) accepted. Below the
+#: producer's and the broker's 1 MiB limit by a margin for what the hub adds on
+#: the way (consent and override headers, an up-cast, a dead-letter reason): an
+#: event the relay could not publish would hold back every event after it.
+MAX_RECORD_BYTES = MAX_EVENT_BYTES - 4096
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,11 @@ def accept_event(
         raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
     if isinstance(payload, DeliveryFailedV1):
         raise AccessDenied("delivery.failed events are issued by the hub only")
+    if _HUB_ONLY_EXTENSION in event.extensions:
+        # It marks a compelled disclosure, which withdrawal cannot stop: the hub
+        # sets it on its own copies, an agency may not claim it.
+        raise AccessDenied(f"the {_HUB_ONLY_EXTENSION} extension is set by the hub only")
+    _check_record_size(event)
     with store.transaction() as conn:
         existing = outbox.get(conn, event.id)
         if existing is not None:
@@ -55,7 +68,7 @@ def accept_event(
             _record_grant(conn, payload, event, sender, now)
         elif isinstance(payload, ConsentWithdrawnV1):
             _record_withdrawal(conn, payload, event, sender, now)
-        outbox.add(
+        added = outbox.add(
             conn,
             event_id=event.id,
             topic=INGRESS,
@@ -63,7 +76,22 @@ def accept_event(
             envelope=event.structured(),
             at=now,
         )
+        if not added:
+            # A concurrent request with this id committed first (PostgreSQL does
+            # not serialise the read above): answer as for a retry, or refuse.
+            existing = outbox.get(conn, event.id)
+            if existing is None or existing.envelope != event.structured():
+                raise Conflict(f"event {event.id} was already accepted with other content")
+            return Acceptance(event.id, event.type, event.version, created=False)
     return Acceptance(event.id, event.type, event.version, created=True)
+
+
+def _check_record_size(event: CloudEvent) -> None:
+    record = to_kafka(event)
+    size = len(record.key) + len(record.value) + sum(len(k) + len(v) for k, v in record.headers)
+    if size > MAX_RECORD_BYTES:
+        reason = f"the event is {size} bytes on the broker; the limit is {MAX_RECORD_BYTES}"
+        raise InvalidEnvelope([("(root)", reason)])
 
 
 def _record_grant(

@@ -1,0 +1,231 @@
+"""The ingress router over a real SQLite store and a recording publisher (no broker)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.broker.topics import INGRESS, ROUTER_DLQ, inbox_topic
+from hub.consumers.records import IncomingRecord, OutgoingMessage, outgoing
+from hub.consumers.router import ROUTER_CONSUMER, IngressRouter
+from hub.consumers.routing import AgencyView
+from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
+from hub.contracts.events import ConsentGrantedV1
+from hub.contracts.status import ReferralStatus
+from hub.errors import BrokerError
+from hub.observability import HubMetrics
+from hub.services.intake import accept_event
+from hub.store import Store, dead_letters, disclosures, processed, referrals
+from tests.support import (
+    Agency,
+    agency,
+    consent_event,
+    consent_payload,
+    referral_event,
+    scope,
+    status_event,
+    withdrawal_event,
+)
+
+REGISTRY = default_registry()
+
+
+@dataclass
+class RecordingPublisher:
+    """Keeps what is published; fails the next ``fail`` calls with a broker error."""
+
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    fail: int = 0
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise BrokerError("broker unavailable")
+        self.messages.extend(messages)
+
+    def to(self, topic: str) -> list[OutgoingMessage]:
+        return [m for m in self.messages if m.topic == topic]
+
+
+@dataclass
+class Setup:
+    store: Store
+    router: IngressRouter
+    publisher: RecordingPublisher
+    hospital: Agency
+    court: Agency
+    shelter: Agency
+    offsets: Iterator[int] = field(default_factory=itertools.count)
+
+    def record(self, event: CloudEvent) -> IncomingRecord:
+        message = outgoing(INGRESS, event)
+        return IncomingRecord(
+            INGRESS, 0, next(self.offsets), message.key, message.value, message.headers
+        )
+
+    def raw(self, value: bytes, *headers: tuple[str, bytes]) -> IncomingRecord:
+        return IncomingRecord(INGRESS, 0, next(self.offsets), b"k", value, headers)
+
+    def accept(self, event: CloudEvent) -> None:
+        """What the API does first: validate and record (consents update the registry)."""
+        accept_event(self.store, REGISTRY, event, sender=event.source, now=datetime.now(UTC))
+
+    def consent(self) -> ConsentGrantedV1:
+        payload = consent_payload(
+            self.hospital, [scope(self.court, (Purpose.JUSTICE,), (DataCategory.CONTACT,))]
+        )
+        self.accept(consent_event(payload))
+        return payload
+
+    def delivered_ids(self, reader: Agency) -> list[str]:
+        return [_header(m, "ce_id") for m in self.publisher.to(inbox_topic(reader.id))]
+
+
+def _header(message: OutgoingMessage, name: str) -> str:
+    return next(value.decode() for key, value in message.headers if key == name)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    hospital = agency(AgencyKind.HOSPITAL)
+    court = agency(AgencyKind.COURT)
+    shelter = agency(AgencyKind.SHELTER)
+    views = {a.id: AgencyView(a.id, a.kind) for a in (hospital, court, shelter)}
+    publisher = RecordingPublisher()
+    with Store.open(f"sqlite:///{tmp_path / 'hub.db'}") as store:
+        router = IngressRouter(
+            store=store,
+            registry=REGISTRY,
+            agencies=views,
+            publisher=publisher,
+            metrics=HubMetrics.create(),
+            hub_id="referral-hub",
+        )
+        yield Setup(store, router, publisher, hospital, court, shelter)
+
+
+async def test_a_referral_is_published_to_the_recipients_inbox_and_recorded(
+    setup: Setup,
+) -> None:
+    """The court's inbox topic gets the copy; projection, timeline and disclosure are stored."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+
+    await setup.router.handle([setup.record(event)])
+
+    assert setup.delivered_ids(setup.court) == [event.id]
+    (message,) = setup.publisher.to(inbox_topic(setup.court.id))
+    assert message.key == event.subject.encode()
+    with setup.store.transaction() as conn:
+        row = referrals.get_referral(conn, event.subject)
+        assert row is not None
+        assert row.status == "requested"
+        assert [e.event_id for e in referrals.timeline(conn, event.subject)] == [event.id]
+        (disclosure,) = disclosures.for_referral(conn, event.subject)
+        assert disclosure.recipient == setup.court.id
+        assert processed.is_processed(conn, ROUTER_CONSUMER, event.id)
+
+
+async def test_an_event_seen_again_is_routed_once(setup: Setup) -> None:
+    """A republished event, in the same batch or a later one, produces no second copy."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+
+    await setup.router.handle([setup.record(event), setup.record(event)])
+    await setup.router.handle([setup.record(event)])
+
+    assert setup.delivered_ids(setup.court) == [event.id]
+    with setup.store.transaction() as conn:
+        assert len(referrals.timeline(conn, event.subject)) == 1
+
+
+async def test_a_referral_and_its_status_change_in_one_batch_are_both_routed(
+    setup: Setup,
+) -> None:
+    """The second event of a batch sees the referral the first one created."""
+    consent = setup.consent()
+    referral = referral_event(setup.hospital, setup.court, consent)
+    accepted = status_event(setup.court, referral.subject, ReferralStatus.ACCEPTED)
+
+    await setup.router.handle([setup.record(referral), setup.record(accepted)])
+
+    assert setup.delivered_ids(setup.court) == [referral.id]
+    assert setup.delivered_ids(setup.hospital) == [accepted.id]
+    with setup.store.transaction() as conn:
+        row = referrals.get_referral(conn, referral.subject)
+        assert row is not None
+        assert row.status == "accepted"
+
+
+async def test_poison_records_are_dead_lettered_and_the_rest_routed(setup: Setup) -> None:
+    """Unreadable records go to the router's DLQ with a reason; good ones around them pass."""
+    consent = setup.consent()
+    good = referral_event(setup.hospital, setup.court, consent)
+
+    await setup.router.handle(
+        [
+            setup.raw(b"not json", ("ce_id", b"poison-1")),
+            setup.record(good),
+            setup.raw(b"{}"),
+        ]
+    )
+
+    assert setup.delivered_ids(setup.court) == [good.id]
+    parked = setup.publisher.to(ROUTER_DLQ)
+    assert len(parked) == 2
+    assert all(_header(m, "hub_dlq_reason") for m in parked)
+    with setup.store.transaction() as conn:
+        letters = dead_letters.list_dead_letters(conn)
+    assert [d.event_id for d in letters] == ["poison-1", f"{INGRESS}:0:2"]
+    assert all(d.topic == INGRESS for d in letters)
+
+
+async def test_a_failed_publish_commits_nothing_so_a_retry_routes_again(setup: Setup) -> None:
+    """If the broker refuses the copies, no effect is stored; the retried batch routes fully."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+    setup.publisher.fail = 1
+
+    with pytest.raises(BrokerError):
+        await setup.router.handle([setup.record(event)])
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, event.subject) is None
+        assert not processed.is_processed(conn, ROUTER_CONSUMER, event.id)
+
+    await setup.router.handle([setup.record(event)])
+
+    assert setup.delivered_ids(setup.court) == [event.id]
+
+
+async def test_a_withdrawal_is_sent_to_every_agency_that_received_data(setup: Setup) -> None:
+    """Agencies that got data under the consent hear of its withdrawal; others do not."""
+    consent = setup.consent()
+    referral = referral_event(setup.hospital, setup.court, consent)
+    await setup.router.handle([setup.record(referral)])
+    withdrawal = withdrawal_event(consent)
+    setup.accept(withdrawal)
+
+    await setup.router.handle([setup.record(withdrawal)])
+
+    assert setup.delivered_ids(setup.court) == [referral.id, withdrawal.id]
+    assert setup.delivered_ids(setup.shelter) == []
+    assert withdrawal.id not in setup.delivered_ids(setup.hospital)
+
+
+async def test_a_referral_after_withdrawal_is_blocked_with_a_notice(setup: Setup) -> None:
+    """Once withdrawn, a consent covers no new referral; the referrer gets the notice."""
+    consent = setup.consent()
+    setup.accept(withdrawal_event(consent))
+    referral = referral_event(setup.hospital, setup.court, consent)
+
+    await setup.router.handle([setup.record(referral)])
+
+    assert setup.delivered_ids(setup.court) == []
+    (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
+    assert _header(notice, "ce_type") == "delivery.failed"
+    assert b"consent-withdrawn" in notice.value
