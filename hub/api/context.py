@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from hub.api.auth import TokenDirectory
 from hub.api.problems import ProblemError
+from hub.audit import AuditRecorder
 from hub.config import AgencyConfig
 from hub.contracts import ContractRegistry
 from hub.observability import HubMetrics
@@ -26,6 +27,7 @@ class ApiContext:
     agencies: Mapping[str, AgencyConfig]
     tokens: TokenDirectory
     metrics: HubMetrics
+    audit: AuditRecorder | None = None
     on_accepted: Callable[[], None] = lambda: None
     broker_ready: Callable[[], Awaitable[bool]] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
-from hub.contracts import MAX_EVENT_BYTES, parse_structured
-from hub.services.intake import accept_event
+from hub.contracts import MAX_EVENT_BYTES, CloudEvent, parse_structured
+from hub.errors import AccessDenied, Conflict, ContractError
+from hub.services.intake import accept_event, record_refusal, refusal_code
 
 __all__ = ["router"]
 
@@ -43,10 +44,31 @@ async def submit_event(request: Request, hub: Hub, caller: Caller) -> JSONRespon
             f"send a structured CloudEvent as {' or '.join(_ACCEPTED_TYPES)}",
         )
     body = await _read_limited(request)
-    event = parse_structured(body)
-    acceptance = await asyncio.to_thread(
-        accept_event, hub.store, hub.registry, event, sender=caller, now=hub.clock()
-    )
+    event: CloudEvent | None = None
+    try:
+        event = parse_structured(body)
+        acceptance = await asyncio.to_thread(
+            accept_event,
+            hub.store,
+            hub.registry,
+            event,
+            sender=caller,
+            now=hub.clock(),
+            audit=hub.audit,
+        )
+    except (ContractError, AccessDenied, Conflict) as exc:
+        hub.metrics.refused.labels(refusal_code(exc)).inc()
+        if hub.audit is not None:
+            await asyncio.to_thread(
+                record_refusal,
+                hub.store,
+                hub.audit,
+                exc,
+                event=event,
+                sender=caller,
+                now=hub.clock(),
+            )
+        raise
     if acceptance.created:
         hub.metrics.accepted.labels(event.type).inc()
         hub.on_accepted()

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 
 from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
+from hub.audit import AuditAction
+from hub.services.envelopes import consent_of_envelope, referral_of_envelope
 from hub.store import inbox
 
 __all__ = ["router"]
@@ -37,8 +39,25 @@ async def list_inbox(
 @router.post("/v1/inbox/{event_id}/ack", summary="Acknowledge one event", status_code=200)
 async def ack_inbox(event_id: str, hub: Hub, caller: Caller) -> dict[str, Any]:
     def ack() -> bool:
+        now = hub.clock()
         with hub.store.transaction() as conn:
-            return inbox.ack(conn, caller, event_id, hub.clock())
+            row = inbox.get(conn, caller, event_id)
+            if row is None:
+                return False
+            first = row.acked_at is None
+            inbox.ack(conn, caller, event_id, now)
+            if first and hub.audit is not None:
+                hub.audit.record(
+                    conn,
+                    action=AuditAction.ACKNOWLEDGED,
+                    actor=caller,
+                    at=now,
+                    event_id=event_id,
+                    referral_id=referral_of_envelope(row.envelope),
+                    consent_id=consent_of_envelope(row.envelope),
+                    details={"recipient": caller},
+                )
+            return True
 
     if not await asyncio.to_thread(ack):
         raise ProblemError(404, "Not found", f"no event {event_id} in the inbox of {caller}")

@@ -33,6 +33,7 @@ from hub.consent import ConsentRecord, Recipient, permit
 from hub.contracts import AgencyKind, Purpose
 from hub.contracts.events import FailureReason
 from hub.store import AuditEntryRow, ConsentHistoryRow, ConsentRow
+from hub.store import agencies as agency_store
 from hub.store import audit as audit_store
 
 __all__ = [
@@ -113,9 +114,21 @@ def _entry_dict(entry: AuditEntryRow) -> dict[str, Any]:
     }
 
 
-def agency_kinds(settings: HubSettings) -> dict[str, AgencyKind]:
-    """The kind of each configured agency, as the report needs it."""
-    return {agency.id: agency.kind for agency in settings.agencies}
+def agency_kinds(settings: HubSettings, conn: Connection | None = None) -> dict[str, AgencyKind]:
+    """The kind of each agency: the store's register, then the configuration on top.
+
+    The register keeps every agency the hub ever served, so a report over an
+    old log still knows the kinds without the configuration of that time.
+    """
+    kinds: dict[str, AgencyKind] = {}
+    if conn is not None:
+        for row in agency_store.list_agencies(conn):
+            try:
+                kinds[row.agency_id] = AgencyKind(row.kind)
+            except ValueError:
+                continue  # a kind this version no longer knows names no recipient
+    kinds.update({agency.id: agency.kind for agency in settings.agencies})
+    return kinds
 
 
 def consent_report(

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 
 from hub.api.auth import hash_token, new_token
+from hub.audit import AuditAction, AuditRecorder
 from hub.cli._output import fail
 from hub.cli._settings import settings_or_exit
 from hub.cli.run import ConfigOption
-from hub.errors import StoreError
+from hub.errors import ConfigError, StoreError
+from hub.services.agencies import sync_agencies
 from hub.store import Store
 from hub.store import agencies as agency_store
 
@@ -63,10 +65,21 @@ def rotate_token(
     if settings.agency(agency) is None:
         fail(f"no agency {agency!r} is configured")
     token = new_token()
+    now = datetime.now(UTC)
     try:
-        with Store.open(settings.database_url) as store, store.transaction() as conn:
-            agency_store.set_token_hash(conn, agency, hash_token(token), datetime.now(UTC))
-    except StoreError as exc:
+        audit = AuditRecorder.from_settings(settings.audit, actor=settings.hub_id)
+        with Store.open(settings.database_url) as store:
+            sync_agencies(store, settings, audit, now)
+            with store.transaction() as conn:
+                agency_store.set_token_hash(conn, agency, hash_token(token), now)
+                audit.record(
+                    conn,
+                    action=AuditAction.TOKEN_ROTATED,
+                    actor="operator",
+                    at=now,
+                    details={"agency": agency},
+                )
+    except (StoreError, ConfigError) as exc:
         fail(f"store unavailable: {exc}")
     typer.echo(token)
     typer.echo(f"new token for {agency}; store it now, it is not shown again", err=True)

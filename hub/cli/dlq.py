@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from hub.audit import AuditRecorder
 from hub.cli._output import fail
 from hub.cli._settings import settings_or_exit
 from hub.cli.run import ConfigOption
@@ -25,10 +26,11 @@ DatabaseOption = Annotated[
 ]
 
 
-def _open(config: ConfigOption, database: str | None) -> Store:
+def _open(config: ConfigOption, database: str | None) -> tuple[Store, AuditRecorder]:
     settings = settings_or_exit(config, database_url=database)
     try:
-        return Store.open(settings.database_url)
+        audit = AuditRecorder.from_settings(settings.audit, actor=settings.hub_id)
+        return Store.open(settings.database_url), audit
     except (StoreError, ConfigError) as exc:
         fail(f"store unavailable: {exc}")
 
@@ -41,7 +43,8 @@ def list_letters(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
 ) -> None:
     """List dead letters waiting for a replay."""
-    with _open(config, database) as store:
+    store, _ = _open(config, database)
+    with store:
         try:
             with store.transaction() as conn:
                 letters = dead_letter_store.list_dead_letters(conn, agency_id=agency)
@@ -80,10 +83,16 @@ def replay(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent.")] = False,
 ) -> None:
     """Send dead letters to their agency again; a withdrawn consent excludes a letter."""
-    with _open(config, database) as store:
+    store, audit = _open(config, database)
+    with store:
         try:
             results = replay_dead_letters(
-                store, now=datetime.now(UTC), agency_id=agency, letter_id=letter, dry_run=dry_run
+                store,
+                now=datetime.now(UTC),
+                agency_id=agency,
+                letter_id=letter,
+                dry_run=dry_run,
+                audit=audit,
             )
         except StoreError as exc:
             fail(f"store unavailable: {exc}")

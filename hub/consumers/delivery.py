@@ -17,11 +17,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
+from hub.consumers.auditing import record_delivered, referral_of
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
 from hub.consumers.routing import notice_id
-from hub.contracts import CloudEvent, from_kafka, new_event
+from hub.contracts import CloudEvent, ContractRegistry, default_registry, from_kafka, new_event
 from hub.contracts.events import DeliveryFailedV1, FailureReason
 from hub.delivery import BatchTransport, Transport
 from hub.delivery.retry import backoff_delay
@@ -58,10 +60,14 @@ class DeliveryWorker:
         metrics: HubMetrics,
         settings: DeliverySettings,
         hub_id: str,
+        audit: AuditRecorder | None = None,
+        registry: ContractRegistry | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
+        self._registry = registry or default_registry()
         self._store = store
         self._agencies = agencies
         self._transports = transports
@@ -110,6 +116,10 @@ class DeliveryWorker:
             await self._dead_letter(failures)
         if cancelled:
             self._metrics.blocked.labels("consent-withdrawn-in-flight").inc(len(cancelled))
+            for agency_id, items in by_agency.items():
+                for _, event in items:
+                    if event is not None and event.id in cancelled:
+                        await asyncio.to_thread(self._note_cancelled, agency_id, event)
 
     async def _deliver_batch(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
         by_mode: dict[str, list[tuple[AgencyConfig, CloudEvent]]] = defaultdict(list)
@@ -137,7 +147,7 @@ class DeliveryWorker:
                 continue
             failure = await self._attempt(agency, transport, record, event)
             if failure is None:
-                await asyncio.to_thread(self._mark_done, consumer, event.id)
+                await asyncio.to_thread(self._mark_done, consumer, agency.id, event)
                 self._delivered(agency.delivery.mode, [event])
             elif failure.reason != "cancelled":
                 failures.append(failure)
@@ -158,6 +168,12 @@ class DeliveryWorker:
                 if not exc.retriable or attempt >= self._settings.max_attempts:
                     return _Failure(agency, event, record, str(exc), attempt)
                 delay = backoff_delay(self._settings, attempt, self._rng)
+                await asyncio.to_thread(
+                    self._note,
+                    AuditAction.RETRIED,
+                    event,
+                    {"recipient": agency.id, "attempt": attempt},
+                )
                 _log.info(
                     "delivery retry",
                     event_id=event.id,
@@ -169,6 +185,7 @@ class DeliveryWorker:
             await self._sleep(delay)
             if event.id in await asyncio.to_thread(self._cancelled, [event]):
                 _log.info("delivery cancelled: consent withdrawn", event_id=event.id)
+                await asyncio.to_thread(self._note_cancelled, agency.id, event)
                 return _Failure(agency, event, record, "cancelled", attempt)
 
     def _cancelled(self, events: Sequence[CloudEvent]) -> set[str]:
@@ -196,9 +213,36 @@ class DeliveryWorker:
         with self._store.transaction() as conn:
             return processed.is_processed(conn, consumer, event_id)
 
-    def _mark_done(self, consumer: str, event_id: str) -> None:
+    def _mark_done(self, consumer: str, agency_id: str, event: CloudEvent) -> None:
+        now = self._clock()
         with self._store.transaction() as conn:
-            processed.claim(conn, consumer, event_id, self._clock())
+            if processed.claim(conn, consumer, event.id, now):
+                record_delivered(
+                    self._audit,
+                    conn,
+                    event=event,
+                    recipient=agency_id,
+                    registry=self._registry,
+                    hub_id=self._hub_id,
+                    at=now,
+                )
+
+    def _note(self, action: AuditAction, event: CloudEvent, details: Mapping[str, object]) -> None:
+        with self._store.transaction() as conn:
+            self._audit.record(
+                conn,
+                action=action,
+                actor=self._hub_id,
+                at=self._clock(),
+                event_id=event.id,
+                referral_id=referral_of(event),
+                consent_id=event.consentid,
+                details=details,
+            )
+
+    def _note_cancelled(self, agency_id: str, event: CloudEvent) -> None:
+        details = {"recipient": agency_id, "reason": "consent-withdrawn"}
+        self._note(AuditAction.BLOCKED, event, details)
 
     def _delivered(self, mode: str, events: Sequence[CloudEvent]) -> None:
         now = self._clock()
@@ -270,6 +314,16 @@ class DeliveryWorker:
                     envelope=failure.event.structured() if failure.event else None,
                     attempts=failure.attempts,
                     at=now,
+                )
+                self._audit.record(
+                    conn,
+                    action=AuditAction.DEAD_LETTERED,
+                    actor=self._hub_id,
+                    at=now,
+                    event_id=failure.event.id if failure.event else _position(failure.record),
+                    referral_id=referral_of(failure.event) if failure.event else None,
+                    consent_id=failure.event.consentid if failure.event else None,
+                    details={"recipient": failure.agency.id, "attempts": failure.attempts},
                 )
 
 

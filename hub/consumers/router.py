@@ -27,8 +27,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
+from hub.consumers.auditing import record_decision
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
 from hub.consumers.routing import (
     AgencyView,
@@ -77,6 +79,9 @@ class _DeadLetter:
 
 @dataclass
 class _Plan:
+    #: The instant the batch was decided: its audit entries carry it, so a
+    #: consent change committed meanwhile never looks like a violation.
+    now: datetime
     routed: list[_Routed] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
     messages: list[OutgoingMessage] = field(default_factory=list)
@@ -92,8 +97,10 @@ class IngressRouter:
         publisher: Publisher,
         metrics: HubMetrics,
         hub_id: str,
+        audit: AuditRecorder | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._store = store
         self._registry = registry
         self._agencies = agencies
@@ -112,8 +119,8 @@ class IngressRouter:
         self._observe(plan)
 
     def _plan(self, records: Sequence[IncomingRecord]) -> _Plan:
-        plan = _Plan()
         now = self._clock()
+        plan = _Plan(now)
         overlay: dict[str, ReferralState | None] = {}
         requests: dict[str, tuple[CloudEvent, EventPayload]] = {}
         seen: set[str] = set()
@@ -232,12 +239,22 @@ class IngressRouter:
         return Decision(notices=notices)
 
     def _commit(self, plan: _Plan) -> None:
-        now = self._clock()
+        now = plan.now
         with self._store.transaction() as conn:
             for routed in plan.routed:
                 if not processed.claim(conn, ROUTER_CONSUMER, routed.event.id, now):
                     continue
                 _apply(conn, routed, now)
+                state = routed.decision.new_referral or routed.previous
+                record_decision(
+                    self._audit,
+                    conn,
+                    event=routed.event,
+                    decision=routed.decision,
+                    purpose=state.purpose if state is not None else None,
+                    actor=self._hub_id,
+                    at=now,
+                )
             for dead in plan.dead:
                 dead_letter_store.add(
                     conn,
@@ -246,6 +263,14 @@ class IngressRouter:
                     reason=dead.reason[:1000],
                     at=now,
                     envelope=None,
+                )
+                self._audit.record(
+                    conn,
+                    action=AuditAction.DEAD_LETTERED,
+                    actor=self._hub_id,
+                    at=now,
+                    event_id=dead.event_id,
+                    details={"topic": dead.record.topic},
                 )
 
     def _observe(self, plan: _Plan) -> None:

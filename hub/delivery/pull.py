@@ -6,21 +6,31 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
+
 from hub.config import AgencyConfig
 from hub.contracts import CloudEvent
 from hub.store import Store, inbox
 
-__all__ = ["PullTransport"]
+__all__ = ["OnStored", "PullTransport"]
+
+#: Called inside the storing transaction for each event new to a mailbox, so
+#: what is recorded about the delivery commits with the delivery itself.
+OnStored = Callable[[Connection, str, CloudEvent, datetime], None]
 
 
 class PullTransport:
     mode = "pull"
 
     def __init__(
-        self, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        store: Store,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_stored: OnStored | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._on_stored = on_stored
 
     async def deliver(self, agency: AgencyConfig, event: CloudEvent) -> None:
         await self.deliver_batch([(agency, event)])
@@ -36,10 +46,12 @@ class PullTransport:
         ordered = sorted(items, key=lambda item: item[0].id)
         with self._store.transaction() as conn:
             for agency, event in ordered:
-                inbox.add(
+                added = inbox.add(
                     conn,
                     agency_id=agency.id,
                     event_id=event.id,
                     envelope=event.structured(),
                     at=now,
                 )
+                if added and self._on_stored is not None:
+                    self._on_stored(conn, agency.id, event, now)

@@ -13,29 +13,34 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
+from sqlalchemy import Connection
 
 from hub.api import ApiContext, create_api
 from hub.api.auth import TokenDirectory
+from hub.audit import AuditRecorder
 from hub.broker.kafka import KafkaSettings, make_producer, ping
 from hub.broker.topics import AUDIT as AUDIT_TOPIC
 from hub.broker.topics import INGRESS, ROUTER_DLQ, TopicSpec, dlq_topic, ensure_topics, inbox_topic
 from hub.config import AgencyConfig, HubSettings
+from hub.consumers.auditing import record_delivered
 from hub.consumers.delivery import DeliveryWorker
 from hub.consumers.records import IncomingRecord, incoming
 from hub.consumers.router import IngressRouter
 from hub.consumers.routing import AgencyView
-from hub.contracts import ContractRegistry, default_registry
+from hub.contracts import CloudEvent, ContractRegistry, default_registry
 from hub.delivery import PullTransport, Transport, WebhookTransport
-from hub.errors import HubError
+from hub.errors import HubError, StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.relay import OutboxRelay
+from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
 from hub.store import Store
 
@@ -55,6 +60,10 @@ class HubServices:
     bootstrap_servers: str
     registry: ContractRegistry = field(default_factory=default_registry)
     metrics: HubMetrics = field(default_factory=HubMetrics.create)
+    audit: AuditRecorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit = AuditRecorder.from_settings(self.settings.audit, actor=self.settings.hub_id)
 
     @property
     def agencies(self) -> dict[str, AgencyConfig]:
@@ -100,6 +109,7 @@ def build_app(services: HubServices) -> FastAPI:
         agencies=agencies,
         tokens=TokenDirectory(services.store, agencies),
         metrics=services.metrics,
+        audit=services.audit,
         on_accepted=on_accepted,
         broker_ready=broker_ready,
     )
@@ -107,6 +117,9 @@ def build_app(services: HubServices) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(services.bootstrap_servers, topic_specs(settings))
+        await asyncio.to_thread(
+            sync_agencies, services.store, settings, services.audit, datetime.now(UTC)
+        )
         producer = make_producer(services.kafka)
         await producer.start()
         publisher = KafkaPublisher(producer)
@@ -114,8 +127,13 @@ def build_app(services: HubServices) -> FastAPI:
         relay = OutboxRelay(store=services.store, publisher=publisher, metrics=services.metrics)
         relay_holder["relay"] = relay
         broker = _subscribers(services, publisher, _transports(services, http))
-        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
-        expiry_task = asyncio.create_task(run_expiry(services.store), name="consent-expiry")
+        relay_task = asyncio.create_task(_supervised("outbox relay", relay.run))
+        expiry_task = asyncio.create_task(
+            _supervised(
+                "consent expiry",
+                lambda: run_expiry(services.store, services.audit, settings.hub_id),
+            )
+        )
         await broker.start()
         _log.info("hub started", bootstrap=services.bootstrap_servers)
         try:
@@ -128,14 +146,55 @@ def build_app(services: HubServices) -> FastAPI:
                     await task
             await http.aclose()
             await producer.stop()
+            await asyncio.to_thread(_final_checkpoint, services)
             _log.info("hub stopped")
 
     return create_api(context, lifespan=lifespan)
 
 
+async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Keep a background loop alive: a failure is logged and the loop restarted.
+
+    The loops handle the store and broker errors they expect themselves; this
+    catches the rest, because a relay that died quietly would leave the API
+    answering 202 for events nobody publishes.
+    """
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _log.error(
+                "background task failed; restarting", error_type=type(exc).__name__, reason=name
+            )
+            await asyncio.sleep(1.0)
+
+
+def _final_checkpoint(services: HubServices) -> None:
+    """Close the log's unprotected tail on a clean stop."""
+    try:
+        with services.store.transaction() as conn:
+            services.audit.checkpoint(conn, datetime.now(UTC))
+    except StoreError as exc:
+        _log.warning("final audit checkpoint failed", error=str(exc))
+
+
 def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Transport]:
+    def on_stored(conn: Connection, agency_id: str, event: CloudEvent, at: datetime) -> None:
+        record_delivered(
+            services.audit,
+            conn,
+            event=event,
+            recipient=agency_id,
+            registry=services.registry,
+            hub_id=services.settings.hub_id,
+            at=at,
+        )
+
     transports: dict[str, Transport] = {
-        "pull": PullTransport(services.store),
+        "pull": PullTransport(services.store, on_stored=on_stored),
         "webhook": WebhookTransport(http),
     }
     return transports
@@ -161,11 +220,14 @@ def _subscribers(
         publisher=publisher,
         metrics=services.metrics,
         hub_id=settings.hub_id,
+        audit=services.audit,
     )
     session_ms = settings.session_timeout_ms
 
-    def subscribe(topics: list[str], group_id: str, handle: BatchHandler) -> None:
-        _subscribe(broker, topics, group_id, handle, session_ms)
+    def subscribe(
+        topics: list[str], group_id: str, handle: BatchHandler, max_records: int = 500
+    ) -> None:
+        _subscribe(broker, topics, group_id, handle, session_ms, max_records)
 
     subscribe([INGRESS], "hub-router", router.handle)
     worker = DeliveryWorker(
@@ -176,6 +238,8 @@ def _subscribers(
         metrics=services.metrics,
         settings=settings.delivery,
         hub_id=settings.hub_id,
+        audit=services.audit,
+        registry=services.registry,
     )
     pulled = [inbox_topic(a.id) for a in settings.agencies if a.delivery.mode == "pull"]
     if pulled:
@@ -183,7 +247,10 @@ def _subscribers(
     for agency in settings.agencies:
         if agency.delivery.mode != "pull":
             # Its own consumer group: a slow endpoint holds back only its own inbox.
-            subscribe([inbox_topic(agency.id)], f"hub-delivery-{agency.id}", worker.handle)
+            # Small batches: each event may take several timed-out attempts, and
+            # a batch must finish well within the consumer's poll interval.
+            group = f"hub-delivery-{agency.id}"
+            subscribe([inbox_topic(agency.id)], group, worker.handle, max_records=10)
     return broker
 
 
@@ -193,6 +260,7 @@ def _subscribe(
     group_id: str,
     handle: BatchHandler,
     session_timeout_ms: int,
+    max_records: int,
 ) -> None:
     async def consume(msg: KafkaMessage) -> None:
         records = [incoming(record) for record in msg.raw_message]
@@ -221,7 +289,8 @@ def _subscribe(
         *topics,
         group_id=group_id,
         batch=True,
-        max_records=500,
+        max_records=max_records,
+        max_poll_interval_ms=900_000,
         batch_timeout_ms=20,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from hub.audit import AuditAction, AuditRecorder
 from hub.errors import StoreError
 from hub.observability import get_logger
 from hub.store import Store, consents
@@ -21,7 +22,9 @@ __all__ = ["expire_due_consents", "run_expiry"]
 _log = get_logger(__name__)
 
 
-def expire_due_consents(store: Store, now: datetime) -> list[str]:
+def expire_due_consents(
+    store: Store, now: datetime, audit: AuditRecorder | None = None, actor: str = "referral-hub"
+) -> list[str]:
     """Record every lapsed consent as expired; returns their ids."""
     expired: list[str] = []
     with store.transaction() as conn:
@@ -37,18 +40,30 @@ def expire_due_consents(store: Store, now: datetime) -> list[str]:
             )
             if changed:
                 expired.append(row.consent_id)
+                if audit is not None:
+                    audit.record(
+                        conn,
+                        action=AuditAction.CONSENT_EXPIRED,
+                        actor=actor,
+                        at=row.valid_until,
+                        consent_id=row.consent_id,
+                        details={"valid_until": row.valid_until.isoformat()},
+                    )
     return expired
 
 
 async def run_expiry(
     store: Store,
+    audit: AuditRecorder | None = None,
+    actor: str = "referral-hub",
     interval_s: float = 1.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Sweep until cancelled."""
     while True:
         try:
-            for consent_id in await asyncio.to_thread(expire_due_consents, store, clock()):
+            swept = await asyncio.to_thread(expire_due_consents, store, clock(), audit, actor)
+            for consent_id in swept:
                 _log.info("consent expired", consent_id=consent_id)
         except StoreError as exc:
             _log.warning("consent expiry sweep failed", error=str(exc))

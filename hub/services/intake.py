@@ -13,14 +13,28 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import INGRESS
 from hub.contracts import MAX_EVENT_BYTES, CloudEvent, ContractRegistry, to_kafka
-from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1, DeliveryFailedV1
-from hub.errors import AccessDenied, Conflict, InvalidEnvelope, InvalidPayload
+from hub.contracts.events import (
+    ConsentGrantedV1,
+    ConsentWithdrawnV1,
+    DeliveryFailedV1,
+    EventPayload,
+)
+from hub.errors import (
+    AccessDenied,
+    Conflict,
+    HubError,
+    InvalidEnvelope,
+    InvalidPayload,
+    UnknownEventType,
+    UnknownVersion,
+)
 from hub.store import Store, consents, outbox
 from hub.store.consents import ConsentRow
 
-__all__ = ["Acceptance", "accept_event"]
+__all__ = ["Acceptance", "accept_event", "record_refusal", "refusal_code"]
 
 _HUB_ONLY_EXTENSION = "overrideid"
 
@@ -46,8 +60,12 @@ def accept_event(
     *,
     sender: str,
     now: datetime,
+    audit: AuditRecorder | None = None,
 ) -> Acceptance:
-    """Commit ``event`` from ``sender`` to the outbox, or raise why it cannot be."""
+    """Commit ``event`` from ``sender`` to the outbox, or raise why it cannot be.
+
+    With ``audit``, the acceptance is recorded in the same transaction.
+    """
     payload = registry.parse(event)
     if event.source != sender:
         raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
@@ -83,7 +101,45 @@ def accept_event(
             if existing is None or existing.envelope != event.structured():
                 raise Conflict(f"event {event.id} was already accepted with other content")
             return Acceptance(event.id, event.type, event.version, created=False)
+        if audit is not None:
+            _record_acceptance(audit, conn, event, payload, sender, now)
     return Acceptance(event.id, event.type, event.version, created=True)
+
+
+def _record_acceptance(
+    audit: AuditRecorder,
+    conn: Connection,
+    event: CloudEvent,
+    payload: EventPayload,
+    sender: str,
+    now: datetime,
+) -> None:
+    if isinstance(payload, ConsentGrantedV1 | ConsentWithdrawnV1):
+        action = (
+            AuditAction.CONSENT_GRANTED
+            if isinstance(payload, ConsentGrantedV1)
+            else AuditAction.CONSENT_WITHDRAWN
+        )
+        audit.record(
+            conn,
+            action=action,
+            actor=sender,
+            at=now,
+            event_id=event.id,
+            consent_id=payload.consent_id,
+            details={"event_type": event.type},
+        )
+        return
+    audit.record(
+        conn,
+        action=AuditAction.ACCEPTED,
+        actor=sender,
+        at=now,
+        event_id=event.id,
+        referral_id=event.subject,
+        consent_id=event.consentid or getattr(payload, "consent_id", None),
+        details={"event_type": event.type, "version": event.version},
+    )
 
 
 def _check_record_size(event: CloudEvent) -> None:
@@ -151,3 +207,46 @@ def _record_withdrawal(
         event_id=event.id,
         at=now,
     )
+
+
+def refusal_code(exc: HubError) -> str:
+    """A short code for why an event was refused, fit for metrics and the audit log."""
+    match exc:
+        case UnknownEventType() | UnknownVersion():
+            return "unknown-type-or-version"
+        case InvalidPayload():
+            return "invalid"
+        case AccessDenied():
+            return "forbidden"
+        case Conflict():
+            return "conflict"
+        case _:
+            return "refused"
+
+
+def record_refusal(
+    store: Store,
+    audit: AuditRecorder,
+    exc: HubError,
+    *,
+    event: CloudEvent | None,
+    sender: str,
+    now: datetime,
+) -> None:
+    """Record a refused submission in the hub's own chain.
+
+    The refused content is not trusted, so it names no referral: only the
+    sender, the event id and type when they could be read, and the reason code.
+    """
+    details: dict[str, object] = {"reason": refusal_code(exc)}
+    if event is not None:
+        details["event_type"] = event.type[:200]
+    with store.transaction() as conn:
+        audit.record(
+            conn,
+            action=AuditAction.REFUSED,
+            actor=sender,
+            at=now,
+            event_id=event.id if event is not None else None,
+            details=details,
+        )

@@ -13,7 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import inbox_topic
+from hub.services.envelopes import consent_of_envelope, referral_of_envelope
 from hub.store import Store, consents, outbox
 from hub.store import dead_letters as dead_letter_store
 from hub.store.dead_letters import DeadLetterRow
@@ -35,6 +37,8 @@ def replay_dead_letters(
     agency_id: str | None = None,
     letter_id: int | None = None,
     dry_run: bool = False,
+    audit: AuditRecorder | None = None,
+    actor: str = "operator",
 ) -> list[ReplayResult]:
     results: list[ReplayResult] = []
     with store.transaction() as conn:
@@ -46,6 +50,22 @@ def replay_dead_letters(
         for letter in letters:
             result = _replay_one(conn, letter, now, dry_run)
             results.append(result)
+            if audit is not None and not dry_run and result.outcome != "skipped":
+                envelope = letter.envelope or {}
+                audit.record(
+                    conn,
+                    action=AuditAction.REPLAYED,
+                    actor=actor,
+                    at=now,
+                    event_id=letter.event_id,
+                    referral_id=referral_of_envelope(envelope),
+                    consent_id=consent_of_envelope(envelope),
+                    details={
+                        "recipient": letter.agency_id,
+                        "outcome": result.outcome,
+                        "dead_letter": letter.id,
+                    },
+                )
     return results
 
 

@@ -318,11 +318,6 @@ def _rotate(agency_id: str, database: str, config: Path = EXAMPLE) -> str:
     return token
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: hub/cli/agencies.py rotate_token stores the token hash without the agency "
-    "row its foreign key needs, and nothing registers configured agencies in the store",
-)
 def test_rotate_token_works_on_a_fresh_store(tmp_path: Path) -> None:
     """Rotating a token before the hub ever ran issues a working token."""
     database = f"sqlite:///{tmp_path / 'hub.db'}"
