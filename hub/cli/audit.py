@@ -408,7 +408,7 @@ def report_consent(
             conn,
             start,
             end,
-            agency_kinds=agency_kinds(settings),
+            agency_kinds=agency_kinds(settings, conn),
             progress=_progress("report"),
             progress_every=_PROGRESS_EVERY,
         )
