@@ -11,6 +11,7 @@ from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
 from hub.audit import AuditAction
 from hub.services.envelopes import consent_of_envelope, referral_of_envelope
+from hub.services.vault import unseal
 from hub.store import inbox
 
 __all__ = ["router"]
@@ -25,15 +26,22 @@ async def list_inbox(
     after: Annotated[int, Query(ge=0, description="Cursor: the last seq seen.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    def read() -> list[inbox.InboxRow]:
+    def read() -> tuple[list[dict[str, Any]], int]:
         with hub.store.transaction() as conn:
-            return inbox.list_after(conn, caller, after_seq=after, limit=limit)
+            rows = inbox.list_after(conn, caller, after_seq=after, limit=limit)
+            items = [_item(row.seq, row.event_id, unseal(conn, row.envelope)) for row in rows]
+        return items, rows[-1].seq if rows else after
 
-    rows = await asyncio.to_thread(read)
-    return {
-        "events": [{"seq": row.seq, "event": row.envelope} for row in rows],
-        "next_after": rows[-1].seq if rows else after,
-    }
+    items, next_after = await asyncio.to_thread(read)
+    return {"events": items, "next_after": next_after}
+
+
+def _item(seq: int, event_id: str, envelope: dict[str, Any] | None) -> dict[str, Any]:
+    if envelope is None:
+        # Her data was erased after it reached this inbox: the id stays so the
+        # agency can acknowledge it, the content is gone.
+        return {"seq": seq, "event_id": event_id, "erased": True}
+    return {"seq": seq, "event": envelope}
 
 
 @router.post("/v1/inbox/{event_id}/ack", summary="Acknowledge one event", status_code=200)

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub.audit import SubjectErased
 from hub.errors import (
     AccessDenied,
     Conflict,
@@ -61,6 +62,8 @@ def _from_hub_error(exc: HubError) -> JSONResponse:
         return problem(403, "Forbidden", str(exc))
     if isinstance(exc, Conflict):
         return problem(409, "Conflict", str(exc))
+    if isinstance(exc, SubjectErased):
+        return problem(410, "Gone", "the subject of this event has been erased")
     if isinstance(exc, StoreError):
         return problem(503, "Service unavailable", "the store is unavailable; retry later")
     return problem(400, "Bad request", str(exc))

@@ -16,19 +16,24 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from hub.audit import AuditAction, AuditRecorder
+from sqlalchemy import Connection
+
+from hub.audit import AuditAction, AuditRecorder, SubjectErased
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import record_delivered, referral_of
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
 from hub.consumers.routing import notice_id
 from hub.contracts import CloudEvent, ContractRegistry, default_registry, from_kafka, new_event
+from hub.contracts.envelope import DLQ_REASON_HEADER
 from hub.contracts.events import DeliveryFailedV1, FailureReason
 from hub.delivery import BatchTransport, Transport
 from hub.delivery.retry import backoff_delay
 from hub.errors import ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
+from hub.services.vault import seal
 from hub.store import Store, consents, processed
 from hub.store import dead_letters as dead_letter_store
 
@@ -260,7 +265,7 @@ class DeliveryWorker:
                     dlq_topic(failure.agency.id),
                     record.key or b"",
                     record.value or b"",
-                    (*record.headers, ("hub_dlq_reason", failure.reason[:1000].encode())),
+                    (*record.headers, (DLQ_REASON_HEADER, failure.reason[:1000].encode())),
                 )
             )
             notice = self._failure_notice(failure, now)
@@ -311,7 +316,7 @@ class DeliveryWorker:
                     agency_id=failure.agency.id,
                     event_id=failure.event.id if failure.event else _position(failure.record),
                     reason=failure.reason[:1000],
-                    envelope=failure.event.structured() if failure.event else None,
+                    envelope=_sealed(conn, failure.event, now),
                     attempts=failure.attempts,
                     at=now,
                 )
@@ -325,6 +330,16 @@ class DeliveryWorker:
                     consent_id=failure.event.consentid if failure.event else None,
                     details={"recipient": failure.agency.id, "attempts": failure.attempts},
                 )
+
+
+def _sealed(conn: Connection, event: CloudEvent | None, now: datetime) -> dict[str, Any] | None:
+    """The dead letter's event, sealed like every stored payload; None once she is erased."""
+    if event is None:
+        return None
+    try:
+        return seal(conn, event, now)
+    except SubjectErased:
+        return None
 
 
 def _agency_of(topic: str) -> str:

@@ -40,7 +40,7 @@ from hub.consumers.routing import (
     decide,
 )
 from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
-from hub.contracts.envelope import envelope_from_mapping
+from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping
 from hub.contracts.events import (
     ConsentWithdrawnV1,
     DisclosureCompelledV1,
@@ -51,6 +51,7 @@ from hub.contracts.events import (
 from hub.contracts.vocabulary import ServiceCode
 from hub.errors import ContractError
 from hub.observability import HubMetrics, get_logger
+from hub.services.vault import unseal
 from hub.store import Store, consents, disclosures, outbox, processed, referrals
 from hub.store import dead_letters as dead_letter_store
 from hub.store.referrals import ReferralRow
@@ -168,7 +169,7 @@ class IngressRouter:
                 ROUTER_DLQ,
                 record.key or b"",
                 record.value or b"",
-                (*record.headers, ("hub_dlq_reason", reason[:1000].encode())),
+                (*record.headers, (DLQ_REASON_HEADER, reason[:1000].encode())),
             )
         )
 
@@ -188,10 +189,11 @@ class IngressRouter:
             if entry.event_type != "referral.requested":
                 continue
             row = outbox.get(conn, entry.event_id)
-            if row is None:
+            envelope = unseal(conn, row.envelope) if row is not None else None
+            if envelope is None:
                 return None
             try:
-                event = envelope_from_mapping(row.envelope)
+                event = envelope_from_mapping(envelope)
                 return event, self._registry.parse(event)
             except ContractError:
                 return None

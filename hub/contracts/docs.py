@@ -20,7 +20,13 @@ import yaml
 from hub import __version__
 from hub.contracts.categories import CATEGORY_KEY, field_categories
 from hub.contracts.compatibility import CompatibilityReport, classify
-from hub.contracts.envelope import STRUCTURED_CONTENT_TYPE, CloudEvent, new_event, to_kafka
+from hub.contracts.envelope import (
+    DLQ_REASON_HEADER,
+    STRUCTURED_CONTENT_TYPE,
+    CloudEvent,
+    new_event,
+    to_kafka,
+)
 from hub.contracts.registry import Contract, ContractRegistry
 from hub.contracts.status import TERMINAL, TRANSITIONS, ReferralStatus
 
@@ -47,7 +53,6 @@ EXAMPLE_TIME = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 JsonObject = dict[str, Any]
 
 #: Header of a dead letter saying why the hub gave up on the record.
-DLQ_REASON_HEADER = "dlq_reason"
 _KAFKA_BINDING_VERSION = "0.5.0"
 _PAYLOAD_FORMAT = "application/schema+json;version=draft-2020-12"
 #: Types only the hub itself emits; adapters never publish them on ``hub.ingress``.

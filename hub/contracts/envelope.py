@@ -35,6 +35,7 @@ from hub.contracts.events import EventPayload
 from hub.errors import InvalidEnvelope
 
 __all__ = [
+    "DLQ_REASON_HEADER",
     "MAX_EVENT_BYTES",
     "STRUCTURED_CONTENT_TYPE",
     "CloudEvent",
@@ -48,6 +49,8 @@ __all__ = [
 
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 JSON_CONTENT_TYPE: Final = "application/json"
+#: The Kafka header a dead-lettered record carries, next to its original headers.
+DLQ_REASON_HEADER = "hub_dlq_reason"
 #: One event, envelope included, may not exceed this many bytes anywhere.
 MAX_EVENT_BYTES = 1024 * 1024
 

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
+from hub.audit import SubjectErased
 from hub.config import AgencyConfig
 from hub.contracts import CloudEvent
+from hub.services.vault import seal
 from hub.store import Store, inbox
 
 __all__ = ["OnStored", "PullTransport"]
@@ -46,11 +48,17 @@ class PullTransport:
         ordered = sorted(items, key=lambda item: item[0].id)
         with self._store.transaction() as conn:
             for agency, event in ordered:
+                if inbox.get(conn, agency.id, event.id) is not None:
+                    continue  # delivered before: seal nothing twice
+                try:
+                    envelope = seal(conn, event, now)
+                except SubjectErased:
+                    continue  # she was erased: nothing more about her is stored
                 added = inbox.add(
                     conn,
                     agency_id=agency.id,
                     event_id=event.id,
-                    envelope=event.structured(),
+                    envelope=envelope,
                     at=now,
                 )
                 if added and self._on_stored is not None:

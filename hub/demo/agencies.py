@@ -75,10 +75,12 @@ async def poll_inbox(
         response.raise_for_status()
         page = response.json()
         for item in page["events"]:
-            event = envelope_from_mapping(item["event"])
-            if agency.record(event):
-                await on_event(agency, event)
-            ack = await client.post(f"/v1/inbox/{event.id}/ack", headers=agency.auth)
+            if "event" in item:
+                event = envelope_from_mapping(item["event"])
+                if agency.record(event):
+                    await on_event(agency, event)
+            event_id = item["event"]["id"] if "event" in item else item["event_id"]
+            ack = await client.post(f"/v1/inbox/{event_id}/ack", headers=agency.auth)
             ack.raise_for_status()
         after = page["next_after"]
         if not page["events"]:

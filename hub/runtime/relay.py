@@ -13,12 +13,14 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from hub.consumers.records import OutgoingMessage, Publisher
 from hub.contracts import to_kafka
 from hub.contracts.envelope import envelope_from_mapping
 from hub.errors import BrokerError, ContractError, StoreError
 from hub.observability import HubMetrics, get_logger
+from hub.services.vault import unseal
 from hub.store import Store, outbox
 from hub.store.outbox import OutboxRow
 
@@ -73,24 +75,28 @@ class OutboxRelay:
         if not rows:
             self._metrics.outbox_pending.set(0)
             return 0
-        await self._publisher.publish([_message(row) for row in rows])
-        await asyncio.to_thread(self._mark, [row.seq for row in rows])
+        messages = [_message(row, envelope) for row, envelope in rows if envelope is not None]
+        await self._publisher.publish(messages)
+        await asyncio.to_thread(self._mark, [row.seq for row, _ in rows])
         return len(rows)
 
-    def _pending(self) -> list[OutboxRow]:
+    def _pending(self) -> list[tuple[OutboxRow, dict[str, Any] | None]]:
+        """Pending rows with their events readable; None for a subject since erased."""
         with self._store.transaction() as conn:
-            return outbox.pending(conn, self._batch_size)
+            return [
+                (row, unseal(conn, row.envelope)) for row in outbox.pending(conn, self._batch_size)
+            ]
 
     def _mark(self, seqs: list[int]) -> None:
         with self._store.transaction() as conn:
             outbox.mark_published(conn, seqs, self._clock())
 
 
-def _message(row: OutboxRow) -> OutgoingMessage:
+def _message(row: OutboxRow, envelope: dict[str, Any]) -> OutgoingMessage:
     try:
-        record = to_kafka(envelope_from_mapping(row.envelope))
+        record = to_kafka(envelope_from_mapping(envelope))
     except ContractError:
         # Accepted events were validated; a row that no longer parses is still
         # published as stored so the router dead-letters it with its reason.
-        return OutgoingMessage(row.topic, row.key.encode(), json.dumps(row.envelope).encode(), ())
+        return OutgoingMessage(row.topic, row.key.encode(), json.dumps(envelope).encode(), ())
     return OutgoingMessage(row.topic, row.key.encode(), record.value, record.headers)

@@ -21,6 +21,8 @@ from hub.contracts.events import (
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     EventPayload,
+    ReferralRequestedV1,
+    ReferralRequestedV2,
 )
 from hub.errors import (
     AccessDenied,
@@ -31,7 +33,8 @@ from hub.errors import (
     UnknownEventType,
     UnknownVersion,
 )
-from hub.store import Store, consents, outbox
+from hub.services.vault import seal, unseal
+from hub.store import Store, consents, outbox, referral_subjects
 from hub.store.consents import ConsentRow
 
 __all__ = ["Acceptance", "accept_event", "record_refusal", "refusal_code"]
@@ -79,26 +82,28 @@ def accept_event(
     with store.transaction() as conn:
         existing = outbox.get(conn, event.id)
         if existing is not None:
-            if existing.envelope != event.structured():
+            if unseal(conn, existing.envelope) != event.structured():
                 raise Conflict(f"event {event.id} was already accepted with other content")
             return Acceptance(event.id, event.type, event.version, created=False)
         if isinstance(payload, ConsentGrantedV1):
             _record_grant(conn, payload, event, sender, now)
         elif isinstance(payload, ConsentWithdrawnV1):
             _record_withdrawal(conn, payload, event, sender, now)
+        if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+            referral_subjects.link(conn, payload.referral_id, payload.subject_id, now)
         added = outbox.add(
             conn,
             event_id=event.id,
             topic=INGRESS,
             key=event.subject,
-            envelope=event.structured(),
+            envelope=seal(conn, event, now),
             at=now,
         )
         if not added:
             # A concurrent request with this id committed first (PostgreSQL does
             # not serialise the read above): answer as for a retry, or refuse.
             existing = outbox.get(conn, event.id)
-            if existing is None or existing.envelope != event.structured():
+            if existing is None or unseal(conn, existing.envelope) != event.structured():
                 raise Conflict(f"event {event.id} was already accepted with other content")
             return Acceptance(event.id, event.type, event.version, created=False)
         if audit is not None:

@@ -293,10 +293,25 @@ def _v3_disclosures(conn: Connection) -> None:
     md.create_all(conn, checkfirst=False)
 
 
+def _v4_referral_subjects(conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "referral_subjects",
+        md,
+        Column("referral_id", Text, nullable=False),
+        Column("subject_id", Text, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        PrimaryKeyConstraint("referral_id", name="pk_referral_subjects"),
+        Index("ix_referral_subjects_subject_id", "subject_id"),
+    )
+    md.create_all(conn, checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the initial tables", _v1_create_tables),
     Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
     Migration(3, "record what was disclosed to whom under which consent", _v3_disclosures),
+    Migration(4, "know each referral's subject, to encrypt its payloads", _v4_referral_subjects),
 )
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "metadata",
     "outbox",
     "processed_events",
+    "referral_subjects",
     "referral_timeline",
     "referrals",
     "schema_migrations",
@@ -260,6 +261,16 @@ disclosures = Table(
     PrimaryKeyConstraint("event_id", "recipient", name="pk_disclosures"),
     Index("ix_disclosures_consent_id", "consent_id"),
     Index("ix_disclosures_referral_id", "referral_id"),
+)
+
+referral_subjects = Table(
+    "referral_subjects",
+    metadata,
+    Column("referral_id", Text, nullable=False),
+    Column("subject_id", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("referral_id", name="pk_referral_subjects"),
+    Index("ix_referral_subjects_subject_id", "subject_id"),
 )
 
 subject_keys = Table(

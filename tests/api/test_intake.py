@@ -12,6 +12,7 @@ import pytest
 from hub.contracts import AgencyKind, CloudEvent, default_registry
 from hub.errors import AccessDenied, Conflict
 from hub.services import intake
+from hub.services.vault import unseal
 from hub.store import Store, consents, outbox
 from tests.support import agency, consent_event, consent_payload, referral_event, scope
 
@@ -37,9 +38,10 @@ def a_referral() -> CloudEvent:
 
 
 def stored(store: Store, event_id: str) -> dict[str, Any] | None:
+    """The outbox row's event, unsealed as the relay reads it."""
     with store.transaction() as conn:
         row = outbox.get(conn, event_id)
-    return row.envelope if row is not None else None
+        return unseal(conn, row.envelope) if row is not None else None
 
 
 def test_an_event_is_committed_to_the_outbox_once(store: Store) -> None:

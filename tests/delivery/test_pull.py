@@ -10,6 +10,7 @@ import pytest
 from hub.config import AgencyConfig, load_settings
 from hub.contracts import AgencyKind, CloudEvent
 from hub.delivery import BatchTransport, PullTransport
+from hub.services.vault import unseal
 from hub.store import Store, inbox
 from tests.support import agency, consent_payload, referral_event, scope
 
@@ -61,5 +62,5 @@ async def test_a_batch_fills_each_agencys_own_inbox_in_order(store: Store) -> No
     assert listed(store, shelter.id) == [second.id]
     with store.transaction() as conn:
         row = inbox.get(conn, court.id, first.id)
-    assert row is not None
-    assert row.envelope == first.structured()
+        assert row is not None
+        assert unseal(conn, row.envelope) == first.structured()

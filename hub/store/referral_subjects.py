@@ -1,0 +1,36 @@
+"""Which subject each referral is about, known from the moment it is accepted.
+
+Later events of a referral (status changes, outcomes) do not carry the subject
+id; their stored payloads are still encrypted under her key, found here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from hub.store._errors import translating
+from hub.store._sql import insert_or_ignore
+from hub.store.schema import referral_subjects
+
+__all__ = ["link", "subject_of"]
+
+
+@translating
+def link(conn: Connection, referral_id: str, subject_id: str, at: datetime) -> bool:
+    """Record the referral's subject; False if it was known already."""
+    return insert_or_ignore(
+        conn,
+        referral_subjects,
+        {"referral_id": referral_id, "subject_id": subject_id, "created_at": at},
+        conflict_on=["referral_id"],
+    )
+
+
+@translating
+def subject_of(conn: Connection, referral_id: str) -> str | None:
+    found = conn.execute(
+        select(referral_subjects.c.subject_id).where(referral_subjects.c.referral_id == referral_id)
+    ).scalar_one_or_none()
+    return str(found) if found is not None else None
