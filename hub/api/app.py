@@ -6,9 +6,10 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from hub import __version__
-from hub.api import consents, events, inbox, ops, referrals
+from hub.api import consents, events, fhir, inbox, ops, referrals
 from hub.api.context import ApiContext
 from hub.api.problems import install_problem_handlers
 
@@ -17,7 +18,13 @@ __all__ = ["create_api"]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
+def create_api(
+    context: ApiContext,
+    lifespan: Lifespan | None = None,
+    *,
+    pseudonym_key: SecretStr | None = None,
+) -> FastAPI:
+    """The API; with ``pseudonym_key`` also the FHIR endpoints, which derive subject ids."""
     app = FastAPI(
         title="Referral Hub",
         version=__version__,
@@ -31,4 +38,6 @@ def create_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI
     install_problem_handlers(app)
     for module in (events, referrals, inbox, consents, ops):
         app.include_router(module.router)
+    if pseudonym_key is not None:
+        app.include_router(fhir.create_router(pseudonym_key=pseudonym_key))
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import agencies, audit, contracts, demo, dlq, run
+from hub.cli import adapters, agencies, audit, contracts, demo, dlq, run
 
 app = typer.Typer(
     name="hub",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(agencies.app, name="agencies")
+app.add_typer(adapters.app, name="adapters")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(audit.app, name="audit")
 app.command("erase")(audit.erase)

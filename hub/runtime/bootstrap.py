@@ -35,7 +35,7 @@ from hub.consumers.records import IncomingRecord, incoming
 from hub.consumers.router import IngressRouter
 from hub.consumers.routing import AgencyView
 from hub.contracts import CloudEvent, ContractRegistry, default_registry
-from hub.delivery import PullTransport, Transport, WebhookTransport
+from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTransport
 from hub.errors import HubError, StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.publisher import KafkaPublisher
@@ -149,7 +149,7 @@ def build_app(services: HubServices) -> FastAPI:
             await asyncio.to_thread(_final_checkpoint, services)
             _log.info("hub stopped")
 
-    return create_api(context, lifespan=lifespan)
+    return create_api(context, lifespan=lifespan, pseudonym_key=settings.pseudonym_key)
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
@@ -196,6 +196,7 @@ def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Tra
     transports: dict[str, Transport] = {
         "pull": PullTransport(services.store, on_stored=on_stored),
         "webhook": WebhookTransport(http),
+        "fhir": FhirTransport(http, store=services.store, registry=services.registry),
     }
     return transports
 
