@@ -14,6 +14,8 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import uvicorn
@@ -22,7 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from hub.adapters.fhir.mapping import EVENT_TYPE_SYSTEM, REFERRAL_SYSTEM
 from hub.contracts import CloudEvent
+from hub.contracts._uris import dataschema_uri
 from hub.contracts.envelope import envelope_from_mapping
 from hub.delivery.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
@@ -38,6 +42,8 @@ class AgencySystem:
     agency_id: str
     kind: str
     token: str
+    #: Receives FHIR Bundles: what it records is what a FHIR server can read back.
+    speaks_fhir: bool = False
     received: dict[str, CloudEvent] = field(default_factory=dict)
     receipts: Counter[str] = field(default_factory=Counter)
     rejected_signatures: int = 0
@@ -88,6 +94,43 @@ async def poll_inbox(
                 await asyncio.wait_for(stop.wait(), interval_s)
 
 
+def bundle_event(bundle: dict[str, Any]) -> CloudEvent:
+    """What a hospital's FHIR server keeps of a delivered Bundle, as a canonical event.
+
+    The hub names the event (``Bundle.identifier``) and its type (``meta.tag``);
+    the referral and its status are read from the Task, as a FHIR server would.
+    """
+    event_id = bundle["identifier"]["value"]
+    event_type = next(
+        tag["code"] for tag in bundle["meta"]["tag"] if tag["system"] == EVENT_TYPE_SYSTEM
+    )
+    subject, data = event_id, {}
+    for entry in bundle.get("entry", []):
+        resource = entry.get("resource", {})
+        if resource.get("resourceType") == "Task":
+            for identifier in resource.get("identifier", []):
+                if identifier.get("system") == REFERRAL_SYSTEM:
+                    subject = identifier["value"]
+            data = {"status": resource.get("status")}
+        elif resource.get("resourceType") == "Communication":
+            # R4 codes the reason in reasonCode, R5 in reason[].concept.
+            reasons = resource.get("reasonCode") or [
+                item.get("concept", {}) for item in resource.get("reason", [])
+            ]
+            codes = [coding["code"] for reason in reasons for coding in reason.get("coding", [])]
+            data = {"reason": codes[0]} if codes else {}
+    return CloudEvent(
+        specversion="1.0",
+        id=event_id,
+        source="referral-hub",
+        type=event_type,
+        time=datetime.now(UTC),
+        subject=subject,
+        dataschema=dataschema_uri(event_type, 1),
+        data=data,
+    )
+
+
 @contextlib.asynccontextmanager
 async def webhook_receiver(
     agencies: dict[str, AgencySystem],
@@ -111,7 +154,24 @@ async def webhook_receiver(
             await on_event(agency, event)
         return JSONResponse({"received": event.id})
 
-    app = Starlette(routes=[Route("/hooks/{agency_id}", receive, methods=["POST"])])
+    async def receive_fhir(request: Request) -> JSONResponse:
+        agency = agencies.get(request.path_params["agency_id"])
+        if agency is None:
+            return JSONResponse({"resourceType": "OperationOutcome"}, status_code=404)
+        event = bundle_event(json.loads(await request.body()))
+        if agency.record(event):
+            await on_event(agency, event)
+        return JSONResponse(
+            {"resourceType": "Bundle", "type": "transaction-response", "entry": []},
+            media_type="application/fhir+json",
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/hooks/{agency_id}", receive, methods=["POST"]),
+            Route("/fhir/{agency_id}", receive_fhir, methods=["POST"]),
+        ]
+    )
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
     )

@@ -9,13 +9,16 @@ from typing import Any
 
 from hub.api.auth import hash_token
 from hub.config import HubSettings, load_settings
+from hub.contracts import AgencyKind
 
 __all__ = ["DEFAULT_NETWORK", "DemoNetwork", "build_network"]
 
 DEFAULT_NETWORK = Path("examples/casablanca-settat.toml")
 
-#: Agencies that receive by webhook in the demo; the others pull their inbox.
+#: Agencies that receive by webhook in the demo; hospitals speak FHIR; the others pull.
 _WEBHOOK_AGENCIES = ("dar-al-amane-shelter", "entraide-nationale-casablanca")
+#: The FHIR version of each hospital's system; one runs R5, the others R4.
+_R5_HOSPITALS = ("chp-hassan-ii-settat",)
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class DemoNetwork:
     settings: HubSettings
     tokens: dict[str, str]
     webhook_secrets: dict[str, str]
+    fhir_versions: dict[str, str]
 
 
 def build_network(
@@ -32,6 +36,7 @@ def build_network(
     base = load_settings(config)
     tokens = {agency.id: secrets.token_urlsafe(24) for agency in base.agencies}
     webhook_secrets: dict[str, str] = {}
+    fhir_versions: dict[str, str] = {}
     agencies = []
     for agency in base.agencies:
         entry = agency.model_dump(mode="python")
@@ -42,6 +47,13 @@ def build_network(
                 "mode": "webhook",
                 "url": f"{webhook_base_url}/hooks/{agency.id}",
                 "secret": webhook_secrets[agency.id],
+            }
+        elif agency.kind is AgencyKind.HOSPITAL:
+            fhir_versions[agency.id] = "r5" if agency.id in _R5_HOSPITALS else "r4"
+            entry["delivery"] = {
+                "mode": "fhir",
+                "base_url": f"{webhook_base_url}/fhir/{agency.id}",
+                "fhir_version": fhir_versions[agency.id],
             }
         else:
             entry["delivery"] = {"mode": "pull"}
@@ -54,4 +66,9 @@ def build_network(
         kafka_bootstrap=None,
         **overrides,
     )
-    return DemoNetwork(settings=settings, tokens=tokens, webhook_secrets=webhook_secrets)
+    return DemoNetwork(
+        settings=settings,
+        tokens=tokens,
+        webhook_secrets=webhook_secrets,
+        fhir_versions=fhir_versions,
+    )

@@ -68,7 +68,14 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 running_hub(demo.settings) as hub,
                 httpx.AsyncClient(base_url=hub.base_url, timeout=30.0) as client,
             ):
-                simulator = Simulator(client, systems, network, default_registry())
+                simulator = Simulator(
+                    client,
+                    systems,
+                    network,
+                    default_registry(),
+                    fhir_versions=demo.fhir_versions,
+                    pseudonym_key=demo.settings.pseudonym_key.get_secret_value().encode(),
+                )
                 callbacks.append(simulator)
                 stop = asyncio.Event()
                 pollers = [

@@ -10,12 +10,15 @@ from the demo's own record of her consent, not from the hub.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from hub.adapters.base import AdapterContext
+from hub.adapters.fhir import FhirAdapter
 from hub.consumers.routing import notice_id
 from hub.contracts import (
     CloudEvent,
@@ -55,6 +58,9 @@ from hub.demo.stories import Network, Story
 
 __all__ = ["Simulator", "SubmissionError"]
 
+#: What a hospital's system sends as FHIR; the rest goes to ``POST /v1/events``.
+_SENT_AS_FHIR = frozenset({"consent.granted", "referral.requested", "consent.withdrawn"})
+
 
 class SubmissionError(Exception):
     """The hub refused an event the demo expected it to accept."""
@@ -84,12 +90,17 @@ class Simulator:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     overrides: dict[str, frozenset[DataCategory]] = field(default_factory=dict)
+    #: Hospitals submit through the FHIR adapter, in their system's FHIR version.
+    fhir_versions: dict[str, str] = field(default_factory=dict)
+    pseudonym_key: bytes = b""
     request_ids: dict[str, str] = field(default_factory=dict)
 
     # -- submitting ---------------------------------------------------------
 
     async def submit(self, sender: str, payload: EventPayload, consent_id: str) -> CloudEvent:
         event = new_event(payload, source=sender, consent_id=consent_id)
+        if sender in self.fhir_versions and event.type in _SENT_AS_FHIR:
+            return await self._submit_fhir(sender, event)
         self._expect(event, payload)
         response = await self.client.post(
             "/v1/events",
@@ -101,6 +112,32 @@ class Simulator:
         self.submitted[event.type] += 1
         self.sent_payloads[event.id] = payload
         return event
+
+    async def _submit_fhir(self, sender: str, event: CloudEvent) -> CloudEvent:
+        """As a hospital's system does: a transaction Bundle to the hub's FHIR endpoint.
+
+        The hub decodes it into canonical events; the hospital's side decodes the
+        same Bundle with the same adapter to know which events the hub now holds.
+        """
+        version = self.fhir_versions[sender]
+        adapter = FhirAdapter(
+            AdapterContext(self.pseudonym_key, source=sender, registry=self.registry)
+        )
+        bundle = json.dumps(adapter.encode(event, target_version=version)).encode()
+        response = await self.client.post(
+            f"/fhir/{version}",
+            content=bundle,
+            headers={**self.agencies[sender].auth, "content-type": "application/fhir+json"},
+        )
+        if response.status_code not in (200, 201):
+            raise SubmissionError(f"FHIR {event.type} from {sender}: {response.status_code}")
+        accepted = adapter.decode(bundle)
+        for taken in accepted:
+            payload = self.registry.parse(taken)
+            self._expect(taken, payload)
+            self.submitted[taken.type] += 1
+            self.sent_payloads[taken.id] = payload
+        return accepted[-1]
 
     def _expect(self, event: CloudEvent, payload: EventPayload) -> None:
         if isinstance(payload, ConsentGrantedV1):
@@ -400,7 +437,7 @@ class Simulator:
         for agency in self.agencies.values():
             for event in agency.received.values():
                 sent = self.sent_payloads.get(event.id)
-                if sent is None or event.source == agency.agency_id:
+                if sent is None or event.source == agency.agency_id or agency.speaks_fhir:
                     continue
                 for name, category in field_categories(type(sent)).items():
                     included = getattr(sent, name) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -189,13 +190,19 @@ def test_a_delivery_failure_is_a_communication_about_the_referral(version: FhirV
     assert message["about"][0]["identifier"]["value"] == "ref-1"
 
 
-def test_an_event_with_no_fhir_form_is_refused() -> None:
-    """Event types the adapter does not know fail with AdapterError, not a crash."""
-    unknown = EXAMPLES.get(("disclosure.compelled", 1))
-    if unknown is None:
-        pytest.skip("no other event type in this checkout")
-    with pytest.raises(AdapterError, match="no FHIR form"):
-        encode(event_of(unknown), FhirVersion.R4)
+@pytest.mark.parametrize("version", [FhirVersion.R4, FhirVersion.R5])
+def test_a_compelled_disclosure_reaches_a_hospital_as_a_communication(
+    version: FhirVersion,
+) -> None:
+    """The override is a Communication stating the legal basis, tagged with its event type."""
+    event = event_of(EXAMPLES[("disclosure.compelled", 1)])
+    bundle = encode(event, version)
+    (entry,) = bundle["entry"]
+    message = entry["resource"]
+    assert message["resourceType"] == "Communication"
+    assert "child-at-risk" in json.dumps(message["payload"])
+    assert bundle["meta"]["tag"][0]["code"] == "disclosure.compelled"
+    assert bundle["identifier"]["value"] == event.id
 
 
 def test_an_event_that_breaks_its_contract_is_refused() -> None:

@@ -150,14 +150,13 @@ async def test_an_agency_not_configured_for_fhir_is_a_final_failure() -> None:
     assert not recorder.requests
 
 
-async def test_an_event_with_no_fhir_form_is_a_final_failure() -> None:
+async def test_an_event_the_adapter_cannot_write_is_a_final_failure() -> None:
     """Nothing is posted for an event the adapter cannot write; retrying would not help."""
     transport, recorder = transport_for(lambda _: httpx.Response(200))
-    other = EXAMPLES.get(("disclosure.compelled", 1))
-    if other is None:
-        pytest.skip("no other event type in this checkout")
+    status = new_event(EXAMPLES[("referral.status-changed", 1)], source="referral-hub")
+    broken = status.with_data({**status.data, "status": "lost"})
     with pytest.raises(DeliveryError) as caught:
-        await transport.deliver(agency(), new_event(other, source="referral-hub"))
+        await transport.deliver(agency(), broken)
     assert not caught.value.retriable
     assert not recorder.requests
 

@@ -8,11 +8,14 @@
 - ``referral.outcome-reported``: a FHIRPath Patch adding outputs to that Task,
   since an outcome says nothing of the Task's status;
 - ``consent.granted`` / ``consent.withdrawn``: a conditional PUT of the Consent;
-- ``delivery.failed``: a Communication about the referral, for the referrer.
+- ``delivery.failed``: a Communication about the referral, for the referrer;
+- ``disclosure.compelled``: a Communication stating the legal basis, for the
+  recipient and for the agency that must inform the survivor.
 
 Every Bundle names the event in ``Bundle.identifier`` (``urn:referral-hub:event``)
-so the receiver can de-duplicate, and is checked against the fhir.resources
-models of the agency's FHIR version before it leaves.
+so the receiver can de-duplicate, tags its canonical type in ``Bundle.meta.tag``,
+and is checked against the fhir.resources models of the agency's FHIR version
+before it leaves.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from hub.adapters.fhir.mapping import (
     AGENCY_SYSTEM,
     CONSENT_SYSTEM,
     EVENT_SYSTEM,
+    EVENT_TYPE_SYSTEM,
     FAILURE_SYSTEM,
     NOTICE_SYSTEM,
     OUTCOME_SYSTEM,
@@ -52,6 +56,7 @@ from hub.contracts.events import (
     ConsentGrantedV1,
     ConsentWithdrawnV1,
     DeliveryFailedV1,
+    DisclosureCompelledV1,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
@@ -73,6 +78,7 @@ ENCODED_TYPES = frozenset(
         "consent.granted",
         "consent.withdrawn",
         "delivery.failed",
+        "disclosure.compelled",
     }
 )
 
@@ -117,10 +123,13 @@ def encode_event(
             _withdrawn(payload, entries, r5=r5)
         case DeliveryFailedV1():
             _delivery_failed(payload, event, entries, r5=r5)
+        case DisclosureCompelledV1():
+            _disclosure_compelled(payload, event, entries, r5=r5)
         case _:
             raise AdapterError(f"{event.type} has no FHIR form")
     bundle: JSON = {
         "resourceType": "Bundle",
+        "meta": {"tag": [{"system": EVENT_TYPE_SYSTEM, "code": event.type}]},
         "identifier": {"system": EVENT_SYSTEM, "value": event.id},
         "type": "transaction",
         "timestamp": format_instant(event.time),
@@ -308,6 +317,31 @@ def _delivery_failed(
         }
     else:
         message |= {"reasonCode": [reason], "payload": [{"contentString": text}]}
+    entries.create(message, EVENT_SYSTEM, event.id)
+
+
+def _disclosure_compelled(
+    payload: DisclosureCompelledV1, event: CloudEvent, entries: Entries, *, r5: bool
+) -> None:
+    categories = ", ".join(category.value for category in payload.categories) or "none"
+    text = (
+        f"Disclosure compelled by law ({payload.legal_basis.value}: {payload.legal_reference}), "
+        f"authorised by {payload.authorising_officer}, to {payload.recipient}; "
+        f"data categories: {categories}; inform the survivor by "
+        f"{format_instant(payload.inform_survivor_by)}."
+    )
+    message: JSON = {
+        "resourceType": "Communication",
+        "identifier": [{"system": EVENT_SYSTEM, "value": event.id}],
+        "status": "completed",
+        "category": [{"coding": [{"system": NOTICE_SYSTEM, "code": "disclosure-compelled"}]}],
+        "about": [referral_focus(payload.referral_id)],
+        "sent": format_instant(event.time),
+    }
+    if r5:
+        message["payload"] = [{"contentCodeableConcept": {"text": text}}]
+    else:
+        message["payload"] = [{"contentString": text}]
     entries.create(message, EVENT_SYSTEM, event.id)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "CONTACT_PREFERENCES_URL",
     "DATA_CATEGORY_SYSTEM",
     "EVENT_SYSTEM",
+    "EVENT_TYPE_SYSTEM",
     "FAILURE_SYSTEM",
     "GRANTED_BY",
     "NOTICE_SYSTEM",
@@ -68,6 +69,8 @@ PURPOSE_SYSTEM: Final = "urn:referral-hub:purpose"
 DATA_CATEGORY_SYSTEM: Final = "urn:referral-hub:data-category"
 FAILURE_SYSTEM: Final = "urn:referral-hub:delivery-failure"
 NOTICE_SYSTEM: Final = "urn:referral-hub:notice"
+#: ``Bundle.meta.tag`` naming the canonical event type a Bundle carries.
+EVENT_TYPE_SYSTEM: Final = "urn:referral-hub:event-type"
 #: Extension on Patient: do-not-contact, safe channel, safe times, instructions.
 #: Core FHIR has nowhere to say "never call her", and losing that is a danger.
 CONTACT_PREFERENCES_URL: Final = (
