@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hub.api.context import Caller, Hub
+from hub.api.context import ApiContext, Caller, Hub
 from hub.api.problems import ProblemError
 from hub.store import consents, disclosures
 
@@ -24,7 +24,7 @@ async def get_consent(consent_id: str, hub: Hub, caller: Caller) -> dict[str, An
             if row is None:
                 return None
             parties = {row.recorded_by} | disclosures.recipients_under(conn, consent_id)
-            if caller not in parties and not _named(row.scope, caller):
+            if caller not in parties and not _named(row.scope, caller, _kind_of(hub, caller)):
                 return None
             history = consents.consent_history(conn, consent_id)
         now = hub.clock()
@@ -54,5 +54,15 @@ async def get_consent(consent_id: str, hub: Hub, caller: Caller) -> dict[str, An
     return found
 
 
-def _named(scope: list[dict[str, Any]], agency_id: str) -> bool:
-    return any(entry.get("recipient_agency") == agency_id for entry in scope)
+def _kind_of(hub: ApiContext, agency_id: str) -> str | None:
+    agency = hub.agencies.get(agency_id)
+    return agency.kind.value if agency is not None else None
+
+
+def _named(scope: list[dict[str, Any]], agency_id: str, kind: str | None) -> bool:
+    """The consent names the agency itself, or every agency of its kind."""
+    return any(
+        entry.get("recipient_agency") == agency_id
+        or (kind is not None and entry.get("recipient_kind") == kind)
+        for entry in scope
+    )

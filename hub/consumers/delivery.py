@@ -24,7 +24,13 @@ from hub.audit import AuditAction, AuditRecorder, SubjectErased
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import record_delivered, referral_of
-from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
+from hub.consumers.records import (
+    IncomingRecord,
+    OutgoingMessage,
+    Publisher,
+    journal_id,
+    outgoing,
+)
 from hub.consumers.routing import notice_id
 from hub.contracts import CloudEvent, ContractRegistry, default_registry, from_kafka, new_event
 from hub.contracts.envelope import DLQ_REASON_HEADER
@@ -34,7 +40,7 @@ from hub.delivery.retry import backoff_delay
 from hub.errors import ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
 from hub.services.vault import seal
-from hub.store import Store, consents, processed
+from hub.store import Store, consents, outbox, processed
 from hub.store import dead_letters as dead_letter_store
 
 __all__ = ["DeliveryWorker"]
@@ -43,6 +49,14 @@ _log = get_logger(__name__)
 _INBOX_PREFIX, _INBOX_SUFFIX = "agency.", ".inbox"
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """A hub notice to the agency that sent an event which could not be delivered."""
+
+    source_recipient: str
+    event: CloudEvent
 
 
 @dataclass(frozen=True)
@@ -67,10 +81,12 @@ class DeliveryWorker:
         hub_id: str,
         audit: AuditRecorder | None = None,
         registry: ContractRegistry | None = None,
+        journal: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        self._journal = journal
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._registry = registry or default_registry()
         self._store = store
@@ -258,6 +274,7 @@ class DeliveryWorker:
     async def _dead_letter(self, failures: Sequence[_Failure]) -> None:
         now = self._clock()
         messages: list[OutgoingMessage] = []
+        notices: list[_Notice] = []
         for failure in failures:
             record = failure.record
             messages.append(
@@ -270,9 +287,10 @@ class DeliveryWorker:
             )
             notice = self._failure_notice(failure, now)
             if notice is not None:
-                messages.append(notice)
+                notices.append(notice)
+                messages.append(outgoing(inbox_topic(notice.source_recipient), notice.event))
         await self._publisher.publish(messages)
-        await asyncio.to_thread(self._record_dead_letters, failures, now)
+        await asyncio.to_thread(self._record_dead_letters, failures, notices, now)
         for failure in failures:
             self._metrics.dead_lettered.labels("inbox").inc()
             _log.warning(
@@ -283,7 +301,7 @@ class DeliveryWorker:
                 reason=failure.reason,
             )
 
-    def _failure_notice(self, failure: _Failure, now: datetime) -> OutgoingMessage | None:
+    def _failure_notice(self, failure: _Failure, now: datetime) -> _Notice | None:
         event = failure.event
         if event is None or event.source not in self._agencies or event.source == self._hub_id:
             return None
@@ -305,10 +323,25 @@ class DeliveryWorker:
             consent_id=event.consentid,
             correlation_id=event.correlationid or event.id,
         )
-        return outgoing(inbox_topic(event.source), envelope)
+        return _Notice(event.source, envelope)
 
-    def _record_dead_letters(self, failures: Sequence[_Failure], now: datetime) -> None:
+    def _record_dead_letters(
+        self, failures: Sequence[_Failure], notices: Sequence[_Notice], now: datetime
+    ) -> None:
         with self._store.transaction() as conn:
+            for notice in notices if self._journal else ():
+                envelope = _sealed(conn, notice.event, now)
+                if envelope is None:
+                    continue
+                outbox.add(
+                    conn,
+                    event_id=journal_id(notice.event.id, notice.source_recipient),
+                    topic=inbox_topic(notice.source_recipient),
+                    key=notice.event.subject,
+                    envelope=envelope,
+                    at=now,
+                    published_at=now,
+                )
             for failure in failures:
                 dead_letter_store.add(
                     conn,

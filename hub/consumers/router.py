@@ -27,11 +27,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.audit import AuditAction, AuditRecorder
+from hub.audit import AuditAction, AuditRecorder, SubjectErased
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
 from hub.consumers.auditing import record_decision
-from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher, outgoing
+from hub.consumers.records import (
+    IncomingRecord,
+    OutgoingMessage,
+    Publisher,
+    journal_id,
+    outgoing,
+)
 from hub.consumers.routing import (
     AgencyView,
     Decision,
@@ -51,7 +57,7 @@ from hub.contracts.events import (
 from hub.contracts.vocabulary import ServiceCode
 from hub.errors import ContractError
 from hub.observability import HubMetrics, get_logger
-from hub.services.vault import unseal
+from hub.services.vault import seal, unseal
 from hub.store import Store, consents, disclosures, outbox, processed, referrals
 from hub.store import dead_letters as dead_letter_store
 from hub.store.referrals import ReferralRow
@@ -99,8 +105,11 @@ class IngressRouter:
         metrics: HubMetrics,
         hub_id: str,
         audit: AuditRecorder | None = None,
+        journal: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``journal`` keeps every copy in the store too, for a broker that keeps nothing."""
+        self._journal = journal
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._store = store
         self._registry = registry
@@ -247,6 +256,8 @@ class IngressRouter:
                 if not processed.claim(conn, ROUTER_CONSUMER, routed.event.id, now):
                     continue
                 _apply(conn, routed, now)
+                if self._journal:
+                    _journal(conn, routed.decision, now)
                 state = routed.decision.new_referral or routed.previous
                 record_decision(
                     self._audit,
@@ -326,6 +337,24 @@ def _apply(conn: Connection, routed: _Routed, now: datetime) -> None:
             disclosed=[category.value for category in delivery.disclosed],
             withheld=[category.value for category in delivery.withheld],
             at=now,
+        )
+
+
+def _journal(conn: Connection, decision: Decision, now: datetime) -> None:
+    """Keep each published copy, sealed, so a restart can publish it again if lost."""
+    for delivery in (*decision.deliveries, *decision.notices):
+        try:
+            envelope = seal(conn, delivery.event, now)
+        except SubjectErased:
+            continue  # nothing more of hers is kept
+        outbox.add(
+            conn,
+            event_id=journal_id(delivery.event.id, delivery.recipient),
+            topic=inbox_topic(delivery.recipient),
+            key=delivery.event.subject,
+            envelope=envelope,
+            at=now,
+            published_at=now,
         )
 
 

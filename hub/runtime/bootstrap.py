@@ -38,7 +38,9 @@ from hub.contracts import CloudEvent, ContractRegistry, default_registry
 from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTransport
 from hub.errors import HubError, StoreError
 from hub.observability import HubMetrics, get_logger
+from hub.runtime.audit_stream import AuditStreamer
 from hub.runtime.publisher import KafkaPublisher
+from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
 from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
@@ -120,6 +122,10 @@ def build_app(services: HubServices) -> FastAPI:
         await asyncio.to_thread(
             sync_agencies, services.store, settings, services.audit, datetime.now(UTC)
         )
+        if settings.embedded_broker:
+            requeued = await asyncio.to_thread(requeue_unconsumed, services.store)
+            if requeued:
+                _log.info("republishing what the embedded broker lost", count=requeued)
         producer = make_producer(services.kafka)
         await producer.start()
         publisher = KafkaPublisher(producer)
@@ -128,6 +134,8 @@ def build_app(services: HubServices) -> FastAPI:
         relay_holder["relay"] = relay
         broker = _subscribers(services, publisher, _transports(services, http))
         relay_task = asyncio.create_task(_supervised("outbox relay", relay.run))
+        streamer = AuditStreamer(store=services.store, publisher=publisher)
+        stream_task = asyncio.create_task(_supervised("audit stream", streamer.run))
         expiry_task = asyncio.create_task(
             _supervised(
                 "consent expiry",
@@ -140,7 +148,7 @@ def build_app(services: HubServices) -> FastAPI:
             yield
         finally:
             await broker.stop()
-            for task in (relay_task, expiry_task):
+            for task in (relay_task, expiry_task, stream_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -222,6 +230,7 @@ def _subscribers(
         metrics=services.metrics,
         hub_id=settings.hub_id,
         audit=services.audit,
+        journal=settings.embedded_broker,
     )
     session_ms = settings.session_timeout_ms
 
@@ -241,6 +250,7 @@ def _subscribers(
         hub_id=settings.hub_id,
         audit=services.audit,
         registry=services.registry,
+        journal=settings.embedded_broker,
     )
     pulled = [inbox_topic(a.id) for a in settings.agencies if a.delivery.mode == "pull"]
     if pulled:

@@ -19,6 +19,7 @@ __all__ = [
     "DeadLetterRow",
     "add",
     "exclude",
+    "exists_for",
     "get",
     "list_dead_letters",
     "mark_replayed",
@@ -144,3 +145,14 @@ def _exists(conn: Connection, id: int) -> bool:
     return (
         conn.execute(select(dead_letters.c.id).where(dead_letters.c.id == id)).first() is not None
     )
+
+
+@translating
+def exists_for(conn: Connection, agency_id: str, event_id: str) -> bool:
+    """Whether the event was ever dead-lettered for this agency."""
+    found = conn.execute(
+        select(dead_letters.c.id)
+        .where(dead_letters.c.agency_id == agency_id, dead_letters.c.event_id == event_id)
+        .limit(1)
+    ).first()
+    return found is not None

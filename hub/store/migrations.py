@@ -307,11 +307,25 @@ def _v4_referral_subjects(conn: Connection) -> None:
     md.create_all(conn, checkfirst=False)
 
 
+def _v5_audit_stream_heads(conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "audit_stream_heads",
+        md,
+        Column("chain_id", Text, nullable=False),
+        Column("seq", BigInteger, nullable=False),
+        Column("published_at", UTCDateTime, nullable=False),
+        PrimaryKeyConstraint("chain_id", name="pk_audit_stream_heads"),
+    )
+    md.create_all(conn, checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the initial tables", _v1_create_tables),
     Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
     Migration(3, "record what was disclosed to whom under which consent", _v3_disclosures),
     Migration(4, "know each referral's subject, to encrypt its payloads", _v4_referral_subjects),
+    Migration(5, "remember how far each audit chain was streamed", _v5_audit_stream_heads),
 )
 
 

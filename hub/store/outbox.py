@@ -18,7 +18,16 @@ from hub.store._errors import translating
 from hub.store._sql import insert_or_ignore
 from hub.store.schema import outbox
 
-__all__ = ["OutboxRow", "add", "count_pending", "get", "mark_published", "pending"]
+__all__ = [
+    "OutboxRow",
+    "add",
+    "count_pending",
+    "get",
+    "mark_published",
+    "pending",
+    "published",
+    "unpublish",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +64,13 @@ def add(
     key: str,
     envelope: dict[str, Any],
     at: datetime,
+    published_at: datetime | None = None,
 ) -> bool:
-    """Queue an event; False, and no change, if ``event_id`` is already queued."""
+    """Queue an event; False, and no change, if ``event_id`` is already queued.
+
+    ``published_at`` records a message already published, kept so that it can
+    be published again if the broker loses it.
+    """
     return insert_or_ignore(
         conn,
         outbox,
@@ -66,9 +80,29 @@ def add(
             "key": key,
             "envelope": envelope,
             "created_at": at,
+            "published_at": published_at,
         },
         conflict_on=["event_id"],
     )
+
+
+@translating
+def published(conn: Connection, *, after_seq: int, limit: int) -> list[OutboxRow]:
+    """Published messages with ``seq > after_seq``, by seq: what a recovery re-examines."""
+    result = conn.execute(
+        select(outbox)
+        .where(outbox.c.seq > after_seq, outbox.c.published_at.is_not(None))
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    ).mappings()
+    return [_row(m) for m in result]
+
+
+@translating
+def unpublish(conn: Connection, seqs: Sequence[int]) -> None:
+    """Queue messages again for the relay."""
+    if seqs:
+        conn.execute(update(outbox).where(outbox.c.seq.in_(list(seqs))).values(published_at=None))
 
 
 @translating

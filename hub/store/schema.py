@@ -30,6 +30,7 @@ __all__ = [
     "agency_tokens",
     "audit_checkpoints",
     "audit_entries",
+    "audit_stream_heads",
     "consent_history",
     "consents",
     "dead_letters",
@@ -261,6 +262,15 @@ disclosures = Table(
     PrimaryKeyConstraint("event_id", "recipient", name="pk_disclosures"),
     Index("ix_disclosures_consent_id", "consent_id"),
     Index("ix_disclosures_referral_id", "referral_id"),
+)
+
+audit_stream_heads = Table(
+    "audit_stream_heads",
+    metadata,
+    Column("chain_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("chain_id", name="pk_audit_stream_heads"),
 )
 
 referral_subjects = Table(

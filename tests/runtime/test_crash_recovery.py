@@ -178,16 +178,22 @@ class Stream:
             return
 
 
+@pytest.mark.parametrize("broker", ["shared", "embedded"])
 async def test_a_killed_hub_delivers_every_accepted_event_exactly_once(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, broker: str
 ) -> None:
-    """SIGKILL mid-stream, restart, continue: each inbox holds each expected event once."""
+    """SIGKILL mid-stream, restart, continue: each inbox holds each expected event once.
+
+    With a shared broker, Kafka keeps what was in flight. With the hub's own
+    embedded broker, which dies with it and keeps nothing, the store does.
+    """
     hospital, court = agency(AgencyKind.HOSPITAL), agency(AgencyKind.COURT)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
-        "HUB_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
     }
+    if broker == "shared":
+        env["HUB_KAFKA_BOOTSTRAP"] = kafka_bootstrap
     hub = HubProcess(write_config(tmp_path / "hub.toml", [hospital, court]), env, tmp_path / "hub")
     consent = consent_payload(hospital, [scope(court, (Purpose.JUSTICE,), (DataCategory.CONTACT,))])
     referrals = [referral_event(hospital, court, consent) for _ in range(REFERRALS)]

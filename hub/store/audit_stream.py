@@ -1,0 +1,52 @@
+"""How far each audit chain has been published to the ``hub.audit`` topic.
+
+A durable watermark per chain: after a restart the stream resumes where it
+stopped, and an entry published twice (a crash between publishing and moving
+the watermark) is recognised downstream by its ``entry_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, func, select
+
+from hub.store._errors import translating
+from hub.store._sql import upsert
+from hub.store.audit import AuditEntryRow, _entry
+from hub.store.schema import audit_entries, audit_stream_heads
+
+__all__ = ["advance", "unpublished"]
+
+
+@translating
+def unpublished(conn: Connection, limit: int) -> list[AuditEntryRow]:
+    """Entries past their chain's watermark, in chain order."""
+    head = audit_stream_heads.c
+    query = (
+        select(audit_entries)
+        .outerjoin(audit_stream_heads, head.chain_id == audit_entries.c.chain_id)
+        .where(audit_entries.c.seq > func.coalesce(head.seq, 0))
+        .order_by(audit_entries.c.chain_id, audit_entries.c.seq)
+        .limit(limit)
+    )
+    return [_entry(m) for m in conn.execute(query).mappings()]
+
+
+@translating
+def advance(conn: Connection, heads: Mapping[str, int], at: datetime) -> None:
+    """Move each chain's watermark forward to ``heads[chain]``; never backwards."""
+    for chain_id, seq in heads.items():
+        current = conn.execute(
+            select(audit_stream_heads.c.seq).where(and_(audit_stream_heads.c.chain_id == chain_id))
+        ).scalar_one_or_none()
+        if current is not None and int(current) >= seq:
+            continue
+        upsert(
+            conn,
+            audit_stream_heads,
+            {"chain_id": chain_id, "seq": seq, "published_at": at},
+            conflict_on=["chain_id"],
+            update=["seq", "published_at"],
+        )
