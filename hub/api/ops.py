@@ -12,9 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.api.context import Hub
 from hub.api.problems import problem
+from hub.contracts import ReferralStatus
 from hub.contracts.docs import render_asyncapi as asyncapi_yaml
+from hub.contracts.status import TERMINAL
 from hub.errors import StoreError
-from hub.store import outbox
+from hub.store import outbox, referrals
 
 __all__ = ["router"]
 
@@ -43,13 +45,19 @@ async def readyz(hub: Hub) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(hub: Hub) -> Response:
-    def pending() -> int:
+    def backlog() -> tuple[int, int]:
         with hub.store.transaction() as conn:
-            return outbox.count_pending(conn)
+            open_statuses = [s.value for s in ReferralStatus if s not in TERMINAL]
+            return (
+                outbox.count_pending(conn),
+                referrals.count_overdue(conn, hub.clock(), open_statuses),
+            )
 
-    # On a store failure the gauge keeps its last value; /readyz reports the store.
+    # On a store failure the gauges keep their last values; /readyz reports the store.
     with contextlib.suppress(StoreError):
-        hub.metrics.outbox_pending.set(await asyncio.to_thread(pending))
+        pending, overdue = await asyncio.to_thread(backlog)
+        hub.metrics.outbox_pending.set(pending)
+        hub.metrics.referrals_overdue.set(overdue)
     return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

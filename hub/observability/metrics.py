@@ -21,6 +21,7 @@ class HubMetrics:
     delivery_attempts: Counter
     dead_lettered: Counter
     outbox_pending: Gauge
+    referrals_overdue: Gauge
     routing_latency: Histogram
     delivery_latency: Histogram
 
@@ -76,6 +77,11 @@ class HubMetrics:
             ),
             outbox_pending=Gauge(
                 "hub_outbox_pending", "Accepted events not yet published.", registry=registry
+            ),
+            referrals_overdue=Gauge(
+                "hub_referrals_overdue",
+                "Referrals still open past their due-by time (alert when above 0).",
+                registry=registry,
             ),
             routing_latency=Histogram(
                 "hub_routing_seconds",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ __all__ = [
     "ReferralRow",
     "TimelineRow",
     "append_timeline",
+    "count_overdue",
     "get_referral",
     "insert_referral",
     "referrals_for_agency",
@@ -221,3 +223,18 @@ def referrals_for_agency(conn: Connection, agency_id: str, limit: int = 100) -> 
         .limit(limit)
     ).mappings()
     return [_referral(m) for m in result]
+
+
+@translating
+def count_overdue(conn: Connection, now: datetime, open_statuses: Sequence[str]) -> int:
+    """Referrals still open past their due-by time: the ones that have stalled."""
+    found = conn.execute(
+        select(func.count())
+        .select_from(referrals)
+        .where(
+            referrals.c.due_by.is_not(None),
+            referrals.c.due_by < now,
+            referrals.c.status.in_(list(open_statuses)),
+        )
+    ).scalar_one()
+    return int(found)

@@ -152,3 +152,12 @@ def test_referrals_for_agency(conn: Connection, now: datetime) -> None:
     ]
     assert [r.referral_id for r in referrals.referrals_for_agency(conn, "court-1", 1)] == ["r2"]
     assert referrals.referrals_for_agency(conn, "nobody", 10) == []
+
+
+def test_overdue_counts_open_referrals_past_due(conn: Connection, now: datetime) -> None:
+    """Only referrals still open after their due-by time count as stalled."""
+    referrals.insert_referral(conn, replace(_referral("late", now), status="requested"))
+    referrals.insert_referral(conn, replace(_referral("done", now), status="completed"))
+    referrals.insert_referral(conn, replace(_referral("fresh", now + timedelta(days=5))))
+    later = now + timedelta(days=3)
+    assert referrals.count_overdue(conn, later, ["requested", "accepted", "submitted"]) == 1
