@@ -8,45 +8,17 @@ afterwards, so tests never see each other's rows.
 
 from __future__ import annotations
 
-import os
 import socket
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from hub.store import Store, create_store_engine
-
-POSTGRES_DSN_ENV = "HUB_TEST_POSTGRES_DSN"
+from hub.store import Store
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def postgres_dsn() -> str:
-    dsn = os.environ.get(POSTGRES_DSN_ENV)
-    if not dsn:
-        pytest.skip(f"{POSTGRES_DSN_ENV} is not set, so there is no PostgreSQL to test against")
-    return dsn
-
-
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose connections work in a fresh PostgreSQL schema, dropped afterwards."""
-    dsn = postgres_dsn()
-    schema = f"hub_test_{uuid.uuid4().hex[:16]}"
-    admin = create_store_engine(dsn)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
