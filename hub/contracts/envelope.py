@@ -55,7 +55,29 @@ DLQ_REASON_HEADER = "hub_dlq_reason"
 MAX_EVENT_BYTES = 1024 * 1024
 
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+_TRACEPARENT = re.compile(
+    r"^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$"
+)
+#: RFC 3339 date-time, as CloudEvents requires for ``time``: seconds and an offset.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_KNOWN_ATTRIBUTES = frozenset(
+    {
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "time",
+        "subject",
+        "dataschema",
+        "datacontenttype",
+        "data",
+        "consentid",
+        "correlationid",
+        "traceparent",
+    }
+)
 _CONTEXT_ATTRIBUTES = (
     "specversion",
     "id",
@@ -87,6 +109,15 @@ class CloudEvent(BaseModel):
     correlationid: str | None = Field(default=None, min_length=1, max_length=128)
     traceparent: str | None = None
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        if isinstance(value, datetime):
+            return value
+        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+            raise ValueError("time must be an RFC 3339 timestamp with seconds and an offset")
+        return value
+
     @field_validator("traceparent")
     @classmethod
     def _w3c_traceparent(cls, value: str | None) -> str | None:
@@ -96,13 +127,9 @@ class CloudEvent(BaseModel):
 
     @model_validator(mode="after")
     def _extension_names(self) -> CloudEvent:
-        for name, value in (self.model_extra or {}).items():
-            if not _ATTRIBUTE_NAME.fullmatch(name):
-                raise ValueError(
-                    f"extension attribute {name!r} must be 1-20 lower-case letters or digits"
-                )
-            if not isinstance(value, str | int | bool):
-                raise ValueError(f"extension attribute {name!r} must be a string, integer or bool")
+        problems = extension_problems(self.model_extra or {})
+        if problems:
+            raise ValueError(problems[0][1])
         return self
 
     @property
@@ -112,9 +139,9 @@ class CloudEvent(BaseModel):
         return parsed[1] if parsed is not None else 0
 
     @property
-    def extensions(self) -> dict[str, str | int | bool]:
+    def extensions(self) -> dict[str, str]:
         """Every extension attribute present, the hub's own included."""
-        found: dict[str, str | int | bool] = {
+        found: dict[str, str] = {
             name: value
             for name in ("consentid", "correlationid", "traceparent")
             if (value := getattr(self, name)) is not None
@@ -171,9 +198,31 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[tuple[str, s
     return found
 
 
+def extension_problems(extras: Mapping[str, object]) -> list[tuple[str, str]]:
+    """One (attribute, reason) per extension that breaks the naming or type rule.
+
+    Extensions are strings only: in Kafka binary mode every attribute is a
+    header string, and an integer would come back as text.
+    """
+    problems = []
+    for name, value in extras.items():
+        if not _ATTRIBUTE_NAME.fullmatch(name):
+            problems.append((name, "extension names are 1-20 lower-case letters or digits"))
+        elif not isinstance(value, str):
+            problems.append((name, "extension attributes are strings"))
+    return problems
+
+
 def parse_structured(raw: bytes | str) -> CloudEvent:
-    """Parse one structured-mode CloudEvent, or raise InvalidEnvelope naming the fields."""
-    size = len(raw.encode() if isinstance(raw, str) else raw)
+    """Parse one structured-mode CloudEvent, or raise InvalidEnvelope naming the fields.
+
+    An event is accepted only if it can also be written out again, structured
+    and in Kafka binary mode: nothing accepted may fail later on the way out.
+    """
+    try:
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+    except UnicodeEncodeError as exc:
+        raise InvalidEnvelope([("(root)", "not valid Unicode text")]) from exc
     if size > MAX_EVENT_BYTES:
         raise InvalidEnvelope(
             [("(root)", f"event is {size} bytes; the limit is {MAX_EVENT_BYTES}")]
@@ -184,12 +233,24 @@ def parse_structured(raw: bytes | str) -> CloudEvent:
         # ValueError covers malformed JSON, bad UTF-8 and over-long integers;
         # RecursionError a document nested deeper than the parser goes.
         raise InvalidEnvelope([("(root)", f"not JSON: {_reason(exc)}")]) from exc
-    return envelope_from_mapping(document)
+    event = envelope_from_mapping(document)
+    try:
+        event.to_json()
+        to_kafka(event)
+    except (UnicodeEncodeError, ValueError, OverflowError, RecursionError) as exc:
+        # Lone surrogates, data nested past the serialiser's depth, a time that
+        # overflows when moved to UTC.
+        raise InvalidEnvelope([("(root)", f"cannot be encoded: {_reason(exc)}")]) from exc
+    return event
 
 
 def envelope_from_mapping(document: object) -> CloudEvent:
     if not isinstance(document, dict):
         raise InvalidEnvelope([("(root)", "a CloudEvent is a JSON object")])
+    extras = {name: value for name, value in document.items() if name not in _KNOWN_ATTRIBUTES}
+    problems = extension_problems(extras)
+    if problems:
+        raise InvalidEnvelope(problems)
     try:
         return CloudEvent.model_validate(document)
     except ValidationError as exc:
@@ -216,7 +277,7 @@ def to_kafka(event: CloudEvent) -> KafkaRecord:
         text = _format_time(value) if isinstance(value, datetime) else str(value)
         headers.append((_HEADER_PREFIX + name, text.encode()))
     for name, ext in event.extensions.items():
-        headers.append((_HEADER_PREFIX + name, _format_extension(ext).encode()))
+        headers.append((_HEADER_PREFIX + name, ext.encode()))
     value = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False).encode()
     return KafkaRecord(key=event.subject.encode(), value=value, headers=tuple(headers))
 
@@ -253,12 +314,6 @@ def _reason(exc: Exception) -> str:
 
 def _format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _format_extension(value: str | int | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def dataschema_for(payload_type: type[EventPayload]) -> str:

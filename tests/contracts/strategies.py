@@ -177,15 +177,16 @@ def _referral_requested_data(draw: st.DrawFn, services: list[ServiceCode]) -> Da
     return data
 
 
+_UP_TO_THREE = st.integers(0, 3)
+
+
 def referral_requested_v1_data() -> st.SearchStrategy[Data]:
     """The JSON ``data`` of an arbitrary valid ``referral.requested`` v1."""
-    return st.sampled_from(ServiceCode).flatmap(
-        lambda service: _referral_requested_data([service])
-    )
+    return st.sampled_from(ServiceCode).flatmap(lambda service: _referral_requested_data([service]))
 
 
 def referral_requested_v2_data(
-    additional: st.SearchStrategy[int] = st.integers(0, 3),
+    additional: st.SearchStrategy[int] = _UP_TO_THREE,
 ) -> st.SearchStrategy[Data]:
     """The JSON ``data`` of a valid v2 with ``additional`` further (distinct) services.
 
@@ -196,7 +197,9 @@ def referral_requested_v2_data(
     def build(draw: st.DrawFn) -> Data:
         count = draw(additional)
         services = draw(
-            st.lists(st.sampled_from(ServiceCode), min_size=count + 1, max_size=count + 1, unique=True)
+            st.lists(
+                st.sampled_from(ServiceCode), min_size=count + 1, max_size=count + 1, unique=True
+            )
         )
         data = draw(_referral_requested_data(services))
         if count or draw(st.booleans()):
@@ -216,7 +219,7 @@ def referral_requested_v1() -> st.SearchStrategy[ReferralRequestedV1]:
 
 
 def referral_requested_v2(
-    additional: st.SearchStrategy[int] = st.integers(0, 3),
+    additional: st.SearchStrategy[int] = _UP_TO_THREE,
 ) -> st.SearchStrategy[ReferralRequestedV2]:
     """An arbitrary valid ``ReferralRequestedV2``, validated from JSON as the hub does."""
     return referral_requested_v2_data(additional).map(_validated(ReferralRequestedV2))
