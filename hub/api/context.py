@@ -15,6 +15,7 @@ from hub.audit import AuditRecorder
 from hub.config import AgencyConfig
 from hub.contracts import ContractRegistry
 from hub.observability import HubMetrics
+from hub.services.group_intake import GroupIntake
 from hub.store import Store
 
 __all__ = ["ApiContext", "Caller", "Hub", "authenticated"]
@@ -28,6 +29,7 @@ class ApiContext:
     tokens: TokenDirectory
     metrics: HubMetrics
     audit: AuditRecorder | None = None
+    intake: GroupIntake | None = None
     on_accepted: Callable[[], None] = lambda: None
     broker_ready: Callable[[], Awaitable[bool]] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -11,7 +11,7 @@ from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
 from hub.contracts import MAX_EVENT_BYTES, CloudEvent, parse_structured
 from hub.errors import AccessDenied, Conflict, ContractError
-from hub.services.intake import accept_event, record_refusal, refusal_code
+from hub.services.intake import accept_event, record_refusal, refusal_code, vet
 
 __all__ = ["router"]
 
@@ -47,15 +47,19 @@ async def submit_event(request: Request, hub: Hub, caller: Caller) -> JSONRespon
     event: CloudEvent | None = None
     try:
         event = parse_structured(body)
-        acceptance = await asyncio.to_thread(
-            accept_event,
-            hub.store,
-            hub.registry,
-            event,
-            sender=caller,
-            now=hub.clock(),
-            audit=hub.audit,
-        )
+        if hub.intake is not None:
+            payload = vet(hub.registry, event, caller)
+            acceptance = await hub.intake.accept(event, payload, caller)
+        else:
+            acceptance = await asyncio.to_thread(
+                accept_event,
+                hub.store,
+                hub.registry,
+                event,
+                sender=caller,
+                now=hub.clock(),
+                audit=hub.audit,
+            )
     except (ContractError, AccessDenied, Conflict) as exc:
         hub.metrics.refused.labels(refusal_code(exc)).inc()
         if hub.audit is not None:

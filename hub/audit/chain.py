@@ -19,8 +19,9 @@ the entry that records it commit or roll back together.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -131,17 +132,28 @@ class AuditRecorder:
 
     One recorder is shared by the workers of a process; it is thread-safe. The
     count of entries is kept per recorder, so with several processes a
-    checkpoint comes roughly every ``checkpoint_every`` entries of each.
+    checkpoint comes roughly every ``checkpoint_every`` entries of each, and
+    at most once every ``checkpoint_interval_s`` seconds: a checkpoint covers
+    every chain head, so under load its cost is bounded by time, not by volume.
     ``actor`` names the hub in the entries it makes on its own (checkpoints).
     """
 
     def __init__(
-        self, *, signer: Signer | None, checkpoint_every: int = 200, actor: str = "hub"
+        self,
+        *,
+        signer: Signer | None,
+        checkpoint_every: int = 200,
+        checkpoint_interval_s: float = 0.0,
+        actor: str = "hub",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1")
         self._signer = signer
         self._every = checkpoint_every
+        self._interval_s = checkpoint_interval_s
+        self._clock = clock
+        self._last_checkpoint = float("-inf")
         self._actor = actor
         self._count = 0
         self._lock = threading.Lock()
@@ -152,6 +164,7 @@ class AuditRecorder:
         return cls(
             signer=Signer.from_settings(settings),
             checkpoint_every=settings.checkpoint_every,
+            checkpoint_interval_s=settings.checkpoint_interval_s,
             actor=actor,
         )
 
@@ -197,7 +210,11 @@ class AuditRecorder:
             self._count += 1
             if self._count < self._every:
                 return False
+            now = self._clock()
+            if now - self._last_checkpoint < self._interval_s:
+                return False
             self._count = 0
+            self._last_checkpoint = now
             return True
 
     def _postpone_checkpoint(self) -> None:

@@ -42,6 +42,9 @@ class AuditSettings(BaseModel):
         default=None, description="Ed25519 private key, 32 bytes base64; signs checkpoints."
     )
     checkpoint_every: int = Field(default=200, ge=1, description="Entries between checkpoints.")
+    checkpoint_interval_s: float = Field(
+        default=5.0, ge=0, description="Least time between two checkpoints written under load."
+    )
 
 
 class HubSettings(BaseSettings):

@@ -44,6 +44,7 @@ from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
 from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
+from hub.services.group_intake import GroupIntake
 from hub.store import Store
 
 __all__ = ["HubServices", "build_app", "topic_specs"]
@@ -102,6 +103,8 @@ def build_app(services: HubServices) -> FastAPI:
         if relay is not None:
             relay.notify()
 
+    intake = GroupIntake(services.store, audit=services.audit)
+
     async def broker_ready() -> bool:
         return await ping(services.bootstrap_servers)
 
@@ -112,6 +115,7 @@ def build_app(services: HubServices) -> FastAPI:
         tokens=TokenDirectory(services.store, agencies),
         metrics=services.metrics,
         audit=services.audit,
+        intake=intake,
         on_accepted=on_accepted,
         broker_ready=broker_ready,
     )
@@ -152,6 +156,7 @@ def build_app(services: HubServices) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await intake.close()
             await http.aclose()
             await producer.stop()
             await asyncio.to_thread(_final_checkpoint, services)
@@ -302,6 +307,9 @@ def _subscribe(
         batch=True,
         max_records=max_records,
         max_poll_interval_ms=900_000,
+        # aiokafka's default makes the broker hold each fetch up to 500 ms when
+        # little is flowing: a tenth of a second per hop for nothing.
+        fetch_max_wait_ms=10,
         batch_timeout_ms=20,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",

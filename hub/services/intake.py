@@ -37,7 +37,14 @@ from hub.services.vault import seal, unseal
 from hub.store import Store, consents, outbox, referral_subjects
 from hub.store.consents import ConsentRow
 
-__all__ = ["Acceptance", "accept_event", "record_refusal", "refusal_code"]
+__all__ = [
+    "Acceptance",
+    "accept_event",
+    "accept_in",
+    "record_refusal",
+    "refusal_code",
+    "vet",
+]
 
 _HUB_ONLY_EXTENSION = "overrideid"
 
@@ -69,6 +76,13 @@ def accept_event(
 
     With ``audit``, the acceptance is recorded in the same transaction.
     """
+    payload = vet(registry, event, sender)
+    with store.transaction() as conn:
+        return accept_in(conn, event, payload, sender=sender, now=now, audit=audit)
+
+
+def vet(registry: ContractRegistry, event: CloudEvent, sender: str) -> EventPayload:
+    """The checks that need no store: contract, sender, hub-only content, size."""
     payload = registry.parse(event)
     if event.source != sender:
         raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
@@ -79,35 +93,47 @@ def accept_event(
         # sets it on its own copies, an agency may not claim it.
         raise AccessDenied(f"the {_HUB_ONLY_EXTENSION} extension is set by the hub only")
     _check_record_size(event)
-    with store.transaction() as conn:
+    return payload
+
+
+def accept_in(
+    conn: Connection,
+    event: CloudEvent,
+    payload: EventPayload,
+    *,
+    sender: str,
+    now: datetime,
+    audit: AuditRecorder | None,
+) -> Acceptance:
+    """Accept a vetted event inside the caller's transaction."""
+    existing = outbox.get(conn, event.id)
+    if existing is not None:
+        if unseal(conn, existing.envelope) != event.structured():
+            raise Conflict(f"event {event.id} was already accepted with other content")
+        return Acceptance(event.id, event.type, event.version, created=False)
+    if isinstance(payload, ConsentGrantedV1):
+        _record_grant(conn, payload, event, sender, now)
+    elif isinstance(payload, ConsentWithdrawnV1):
+        _record_withdrawal(conn, payload, event, sender, now)
+    if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+        referral_subjects.link(conn, payload.referral_id, payload.subject_id, now)
+    added = outbox.add(
+        conn,
+        event_id=event.id,
+        topic=INGRESS,
+        key=event.subject,
+        envelope=seal(conn, event, now),
+        at=now,
+    )
+    if not added:
+        # A concurrent request with this id committed first (PostgreSQL does
+        # not serialise the read above): answer as for a retry, or refuse.
         existing = outbox.get(conn, event.id)
-        if existing is not None:
-            if unseal(conn, existing.envelope) != event.structured():
-                raise Conflict(f"event {event.id} was already accepted with other content")
-            return Acceptance(event.id, event.type, event.version, created=False)
-        if isinstance(payload, ConsentGrantedV1):
-            _record_grant(conn, payload, event, sender, now)
-        elif isinstance(payload, ConsentWithdrawnV1):
-            _record_withdrawal(conn, payload, event, sender, now)
-        if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
-            referral_subjects.link(conn, payload.referral_id, payload.subject_id, now)
-        added = outbox.add(
-            conn,
-            event_id=event.id,
-            topic=INGRESS,
-            key=event.subject,
-            envelope=seal(conn, event, now),
-            at=now,
-        )
-        if not added:
-            # A concurrent request with this id committed first (PostgreSQL does
-            # not serialise the read above): answer as for a retry, or refuse.
-            existing = outbox.get(conn, event.id)
-            if existing is None or unseal(conn, existing.envelope) != event.structured():
-                raise Conflict(f"event {event.id} was already accepted with other content")
-            return Acceptance(event.id, event.type, event.version, created=False)
-        if audit is not None:
-            _record_acceptance(audit, conn, event, payload, sender, now)
+        if existing is None or unseal(conn, existing.envelope) != event.structured():
+            raise Conflict(f"event {event.id} was already accepted with other content")
+        return Acceptance(event.id, event.type, event.version, created=False)
+    if audit is not None:
+        _record_acceptance(audit, conn, event, payload, sender, now)
     return Acceptance(event.id, event.type, event.version, created=True)
 
 

@@ -8,6 +8,7 @@ checks out its own pooled connection.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,6 +150,11 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._closed = False
+        # SQLite admits one writer at a time, and a writer that finds the lock
+        # taken sleeps in growing steps (up to 100 ms) before trying again. In
+        # this process, queue on a mutex instead, which wakes the next writer the
+        # moment the lock is free; other processes still meet busy_timeout.
+        self._writer = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(cls, url: str, *, apply_migrations: bool = True) -> Store:
@@ -181,8 +187,16 @@ class Store:
         SQLite waits for the outer one's write lock until it times out.
         """
         self._check_open()
-        with store_errors(), self._engine.begin() as conn:
+        with self._serialised(), store_errors(), self._engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        if self._writer is None:
+            yield
+            return
+        with self._writer:
+            yield
 
     def ping(self) -> None:
         """Round-trip to the database; ``StoreError`` if it cannot be reached."""
