@@ -7,6 +7,7 @@ SQLAlchemy exposes it only through each dialect's own ``insert`` construct.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Table
@@ -29,25 +30,29 @@ def insert_or_ignore(
     Returns True when a row was inserted. The decision is made by the database
     in the one statement, so concurrent callers cannot both win.
     """
-    name = conn.dialect.name
-    if name == "postgresql":
-        stmt: Executable = (
-            postgresql.insert(table)
-            .values(dict(values))
-            .on_conflict_do_nothing(index_elements=list(conflict_on))
-        )
-    elif name == "sqlite":
-        stmt = (
-            sqlite.insert(table)
-            .values(dict(values))
-            .on_conflict_do_nothing(index_elements=list(conflict_on))
-        )
-    else:
-        raise StoreError(f"unsupported database dialect {name!r}")
+    stmt = _insert_or_ignore(conn.dialect.name, table, tuple(conflict_on))
     # SQLAlchemy only keeps the rowcount of UPDATE and DELETE by default; an
     # INSERT's is lost when its cursor closes unless asked for.
-    result = conn.execute(stmt, execution_options={"preserve_rowcount": True})
+    result = conn.execute(stmt, dict(values), execution_options={"preserve_rowcount": True})
     return result.rowcount == 1
+
+
+@cache
+def _insert_or_ignore(dialect: str, table: Table, conflict_on: tuple[str, ...]) -> Executable:
+    # Built once per table: the values come as parameters, so the hot path
+    # neither builds nor compiles a statement per row.
+    stmt: Executable = _insert(dialect, table).on_conflict_do_nothing(
+        index_elements=list(conflict_on)
+    )
+    return stmt
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise StoreError(f"unsupported database dialect {dialect!r}")
 
 
 def upsert(
@@ -59,22 +64,17 @@ def upsert(
     update: Sequence[str],
 ) -> None:
     """Insert ``values``, or overwrite the ``update`` columns of the existing row."""
-    name = conn.dialect.name
-    if name == "postgresql":
-        pg = postgresql.insert(table).values(dict(values))
-        conn.execute(
-            pg.on_conflict_do_update(
-                index_elements=list(conflict_on),
-                set_={column: pg.excluded[column] for column in update},
-            )
-        )
-    elif name == "sqlite":
-        lite = sqlite.insert(table).values(dict(values))
-        conn.execute(
-            lite.on_conflict_do_update(
-                index_elements=list(conflict_on),
-                set_={column: lite.excluded[column] for column in update},
-            )
-        )
-    else:
-        raise StoreError(f"unsupported database dialect {name!r}")
+    stmt = _upsert(conn.dialect.name, table, tuple(conflict_on), tuple(update))
+    conn.execute(stmt, dict(values))
+
+
+@cache
+def _upsert(
+    dialect: str, table: Table, conflict_on: tuple[str, ...], update: tuple[str, ...]
+) -> Executable:
+    insert = _insert(dialect, table)
+    stmt: Executable = insert.on_conflict_do_update(
+        index_elements=list(conflict_on),
+        set_={column: insert.excluded[column] for column in update},
+    )
+    return stmt

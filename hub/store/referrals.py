@@ -148,6 +148,9 @@ def update_status(conn: Connection, referral_id: str, status: str, at: datetime)
         raise _missing(referral_id)
 
 
+_INSERT_TIMELINE = referral_timeline.insert()
+
+
 @translating
 def append_timeline(
     conn: Connection,
@@ -188,16 +191,17 @@ def append_timeline(
         )
     ).scalar_one()
     conn.execute(
-        referral_timeline.insert().values(
-            referral_id=referral_id,
-            seq=next_seq,
-            event_id=event_id,
-            event_type=event_type,
-            status=status,
-            actor=actor,
-            at=at,
-            detail=detail,
-        )
+        _INSERT_TIMELINE,
+        {
+            "referral_id": referral_id,
+            "seq": next_seq,
+            "event_id": event_id,
+            "event_type": event_type,
+            "status": status,
+            "actor": actor,
+            "at": at,
+            "detail": detail,
+        },
     )
     return True
 
