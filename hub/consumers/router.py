@@ -134,19 +134,22 @@ class IngressRouter:
         overlay: dict[str, ReferralState | None] = {}
         requests: dict[str, tuple[CloudEvent, EventPayload]] = {}
         seen: set[str] = set()
+        parsed: list[tuple[CloudEvent, EventPayload]] = []
+        for record in records:
+            try:
+                event = from_kafka(record.key, record.value, record.headers)
+                parsed.append((event, self._registry.parse(event)))
+            except ContractError as exc:
+                self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
+        consents_seen: dict[str, ConsentRecord | None] = {}
         with self._store.transaction() as conn:
-            for record in records:
-                try:
-                    event = from_kafka(record.key, record.value, record.headers)
-                    payload = self._registry.parse(event)
-                except ContractError as exc:
-                    self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
-                    continue
-                if event.id in seen or processed.is_processed(conn, ROUTER_CONSUMER, event.id):
+            done = processed.processed_among(conn, ROUTER_CONSUMER, [e.id for e, _ in parsed])
+            for event, payload in parsed:
+                if event.id in seen or event.id in done:
                     continue
                 seen.add(event.id)
                 previous = self._referral(conn, overlay, event.subject)
-                consent = self._consent(conn, event, payload, previous)
+                consent = self._consent(conn, event, payload, previous, consents_seen)
                 if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
                     requests[event.subject] = (event, payload)
                 original = None
@@ -214,12 +217,19 @@ class IngressRouter:
         event: CloudEvent,
         payload: EventPayload,
         referral: ReferralState | None,
+        seen: dict[str, ConsentRecord | None],
     ) -> ConsentRecord | None:
+        """The consent an event travels under, read once per batch."""
         consent_id = getattr(payload, "consent_id", None) or (
             referral.consent_id if referral is not None else event.consentid
         )
         if consent_id is None:
             return None
+        if consent_id not in seen:
+            seen[consent_id] = self._read_consent(conn, consent_id)
+        return seen[consent_id]
+
+    def _read_consent(self, conn: Connection, consent_id: str) -> ConsentRecord | None:
         row = consents.get_consent(conn, consent_id)
         if row is None:
             return None

@@ -48,8 +48,6 @@ class PullTransport:
         ordered = sorted(items, key=lambda item: item[0].id)
         with self._store.transaction() as conn:
             for agency, event in ordered:
-                if inbox.get(conn, agency.id, event.id) is not None:
-                    continue  # delivered before: seal nothing twice
                 try:
                     envelope = seal(conn, event, now)
                 except SubjectErased:

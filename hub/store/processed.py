@@ -6,6 +6,7 @@ event causes, so a redelivered event finds its claim and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, select
@@ -14,7 +15,7 @@ from hub.store._errors import translating
 from hub.store._sql import insert_or_ignore
 from hub.store.schema import processed_events
 
-__all__ = ["claim", "is_processed"]
+__all__ = ["claim", "is_processed", "processed_among"]
 
 
 @translating
@@ -37,3 +38,17 @@ def is_processed(conn: Connection, consumer: str, event_id: str) -> bool:
         )
     ).first()
     return found is not None
+
+
+@translating
+def processed_among(conn: Connection, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` the consumer has handled: one query for a whole batch."""
+    if not event_ids:
+        return set()
+    found = conn.execute(
+        select(processed_events.c.event_id).where(
+            processed_events.c.consumer == consumer,
+            processed_events.c.event_id.in_(list(event_ids)),
+        )
+    ).scalars()
+    return {str(event_id) for event_id in found}
