@@ -310,7 +310,8 @@ def _subscribe(
         # aiokafka's default makes the broker hold each fetch up to 500 ms when
         # little is flowing: a tenth of a second per hop for nothing.
         fetch_max_wait_ms=10,
-        batch_timeout_ms=20,
+        # A short wait for the first records of a batch: latency over idle polling.
+        batch_timeout_ms=5,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
