@@ -24,11 +24,11 @@ from hub.audit import AuditAction, AuditRecorder, SubjectErased
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import record_delivered, referral_of
+from hub.consumers.journal import journal_copy
 from hub.consumers.records import (
     IncomingRecord,
     OutgoingMessage,
     Publisher,
-    journal_id,
     outgoing,
 )
 from hub.consumers.routing import notice_id
@@ -40,7 +40,7 @@ from hub.delivery.retry import backoff_delay
 from hub.errors import ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
 from hub.services.vault import seal
-from hub.store import Store, consents, outbox, processed
+from hub.store import Store, consents, processed
 from hub.store import dead_letters as dead_letter_store
 
 __all__ = ["DeliveryWorker"]
@@ -330,18 +330,7 @@ class DeliveryWorker:
     ) -> None:
         with self._store.transaction() as conn:
             for notice in notices if self._journal else ():
-                envelope = _sealed(conn, notice.event, now)
-                if envelope is None:
-                    continue
-                outbox.add(
-                    conn,
-                    event_id=journal_id(notice.event.id, notice.source_recipient),
-                    topic=inbox_topic(notice.source_recipient),
-                    key=notice.event.subject,
-                    envelope=envelope,
-                    at=now,
-                    published_at=now,
-                )
+                journal_copy(conn, notice.source_recipient, notice.event, now)
             for failure in failures:
                 dead_letter_store.add(
                     conn,

@@ -8,18 +8,7 @@ from typing import Any, Protocol
 
 from hub.contracts import CloudEvent, to_kafka
 
-__all__ = [
-    "JOURNAL_SEPARATOR",
-    "IncomingRecord",
-    "OutgoingMessage",
-    "Publisher",
-    "incoming",
-    "journal_id",
-    "outgoing",
-]
-
-#: Separates the event id from its recipient in a journalled copy's outbox id.
-JOURNAL_SEPARATOR = ">"
+__all__ = ["IncomingRecord", "OutgoingMessage", "Publisher", "incoming", "outgoing"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +51,3 @@ def outgoing(topic: str, event: CloudEvent, *extra_headers: tuple[str, bytes]) -
     """An event in Kafka binary content mode, keyed by its subject."""
     record = to_kafka(event)
     return OutgoingMessage(topic, record.key, record.value, record.headers + extra_headers)
-
-
-def journal_id(event_id: str, recipient: str) -> str:
-    """The outbox id under which one recipient's copy of an event is journalled."""
-    return f"{event_id}{JOURNAL_SEPARATOR}{recipient}"

@@ -27,15 +27,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.audit import AuditAction, AuditRecorder, SubjectErased
+from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
 from hub.consumers.auditing import record_decision
+from hub.consumers.journal import journal_copy
 from hub.consumers.records import (
     IncomingRecord,
     OutgoingMessage,
     Publisher,
-    journal_id,
     outgoing,
 )
 from hub.consumers.routing import (
@@ -57,7 +57,7 @@ from hub.contracts.events import (
 from hub.contracts.vocabulary import ServiceCode
 from hub.errors import ContractError
 from hub.observability import HubMetrics, get_logger
-from hub.services.vault import seal, unseal
+from hub.services.vault import unseal
 from hub.store import Store, consents, disclosures, outbox, processed, referrals
 from hub.store import dead_letters as dead_letter_store
 from hub.store.referrals import ReferralRow
@@ -351,21 +351,9 @@ def _apply(conn: Connection, routed: _Routed, now: datetime) -> None:
 
 
 def _journal(conn: Connection, decision: Decision, now: datetime) -> None:
-    """Keep each published copy, sealed, so a restart can publish it again if lost."""
+    """Keep each published copy, so a restart can publish it again if the broker lost it."""
     for delivery in (*decision.deliveries, *decision.notices):
-        try:
-            envelope = seal(conn, delivery.event, now)
-        except SubjectErased:
-            continue  # nothing more of hers is kept
-        outbox.add(
-            conn,
-            event_id=journal_id(delivery.event.id, delivery.recipient),
-            topic=inbox_topic(delivery.recipient),
-            key=delivery.event.subject,
-            envelope=envelope,
-            at=now,
-            published_at=now,
-        )
+        journal_copy(conn, delivery.recipient, delivery.event, now)
 
 
 def _timeline_detail(decision: Decision) -> dict[str, Any]:

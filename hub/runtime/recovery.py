@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from hub.broker.topics import INGRESS
-from hub.consumers.records import JOURNAL_SEPARATOR
+from hub.consumers.journal import JOURNAL_SEPARATOR
 from hub.consumers.router import ROUTER_CONSUMER
 from hub.store import Store, inbox, outbox, processed
 from hub.store import dead_letters as dead_letter_store

@@ -1,45 +1,20 @@
 """Fixtures for the audit tests: a migrated store on SQLite and, when configured, PostgreSQL.
 
-PostgreSQL runs need ``HUB_TEST_POSTGRES_DSN``; as in the store tests, each test
-gets a fresh schema of its own, selected through ``search_path`` and dropped
-afterwards.
+PostgreSQL runs need ``HUB_TEST_POSTGRES_DSN``; each test gets a fresh schema of
+its own from the shared ``postgres_schema_url`` fixture (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from hub.audit import AuditRecorder, Signer, generate_seed
-from hub.store import Store, create_store_engine
-
-POSTGRES_DSN_ENV = "HUB_TEST_POSTGRES_DSN"
+from hub.store import Store
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose connections work in a fresh PostgreSQL schema, dropped afterwards."""
-    dsn = os.environ.get(POSTGRES_DSN_ENV)
-    if not dsn:
-        pytest.skip(f"{POSTGRES_DSN_ENV} is not set, so there is no PostgreSQL to test against")
-    schema = f"hub_audit_{uuid.uuid4().hex[:16]}"
-    admin = create_store_engine(dsn)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
