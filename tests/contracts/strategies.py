@@ -50,9 +50,16 @@ agency_ids = st.from_regex(r"[a-z0-9][a-z0-9-]{1,62}", fullmatch=True)
 subject_ids = st.integers(32, 64).flatmap(
     lambda n: st.text("0123456789abcdef", min_size=n, max_size=n).map("sub_".__add__)
 )
-identifiers = st.text(min_size=1, max_size=40)
-short_texts = st.text(min_size=1, max_size=60)
-long_texts = st.text(min_size=1, max_size=200)
+
+
+def _readable(text: str) -> bool:
+    """Text the contracts accept: some character that is not blank."""
+    return any(not c.isspace() for c in text)
+
+
+identifiers = st.text(min_size=1, max_size=40).filter(_readable)
+short_texts = st.text(min_size=1, max_size=60).filter(_readable)
+long_texts = st.text(min_size=1, max_size=200).filter(_readable)
 sha256s = st.binary(min_size=32, max_size=32).map(bytes.hex)
 #: W3C ``traceparent`` values, version 00; all-zero ids are invalid and never drawn.
 traceparents = st.tuples(

@@ -10,9 +10,12 @@ __all__ = ["AgencyId", "EventPayload", "Identifier", "LongText", "Part", "ShortT
 
 #: Agency ids are slugs: they name Kafka topics (``agency.<id>.inbox``).
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+#: Text fields hold something to read: blank text says nothing, and FHIR cannot carry it.
+#: (\x1c-\x1f count as blank too, as Python and the FHIR models read them.)
+_NOT_BLANK = r"[^\s\x1c-\x1f]"
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NOT_BLANK)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_NOT_BLANK)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000, pattern=_NOT_BLANK)]
 
 
 class Part(BaseModel):
