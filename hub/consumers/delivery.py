@@ -16,11 +16,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Connection
-
-from hub.audit import AuditAction, AuditRecorder, SubjectErased
+from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import record_delivered, referral_of
@@ -39,7 +36,7 @@ from hub.delivery import BatchTransport, Transport
 from hub.delivery.retry import backoff_delay
 from hub.errors import ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
-from hub.services.vault import seal
+from hub.services.vault import seal_unless_erased
 from hub.store import Store, consents, processed
 from hub.store import dead_letters as dead_letter_store
 
@@ -338,7 +335,9 @@ class DeliveryWorker:
                     agency_id=failure.agency.id,
                     event_id=failure.event.id if failure.event else _position(failure.record),
                     reason=failure.reason[:1000],
-                    envelope=_sealed(conn, failure.event, now),
+                    envelope=seal_unless_erased(conn, failure.event, now)
+                    if failure.event
+                    else None,
                     attempts=failure.attempts,
                     at=now,
                 )
@@ -352,16 +351,6 @@ class DeliveryWorker:
                     consent_id=failure.event.consentid if failure.event else None,
                     details={"recipient": failure.agency.id, "attempts": failure.attempts},
                 )
-
-
-def _sealed(conn: Connection, event: CloudEvent | None, now: datetime) -> dict[str, Any] | None:
-    """The dead letter's event, sealed like every stored payload; None once she is erased."""
-    if event is None:
-        return None
-    try:
-        return seal(conn, event, now)
-    except SubjectErased:
-        return None
 
 
 def _agency_of(topic: str) -> str:

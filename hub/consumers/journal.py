@@ -11,10 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from hub.audit import SubjectErased
 from hub.broker.topics import inbox_topic
 from hub.contracts import CloudEvent
-from hub.services.vault import seal
+from hub.services.vault import seal_unless_erased
 from hub.store import outbox
 
 __all__ = ["JOURNAL_SEPARATOR", "journal_copy", "journal_id"]
@@ -30,9 +29,8 @@ def journal_id(event_id: str, recipient: str) -> str:
 
 def journal_copy(conn: Connection, recipient: str, event: CloudEvent, now: datetime) -> None:
     """Keep the copy for ``recipient``; nothing is kept about an erased subject."""
-    try:
-        envelope = seal(conn, event, now)
-    except SubjectErased:
+    envelope = seal_unless_erased(conn, event, now)
+    if envelope is None:
         return
     outbox.add(
         conn,

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
-from hub.audit import SubjectErased
 from hub.config import AgencyConfig
 from hub.contracts import CloudEvent
-from hub.services.vault import seal
+from hub.services.vault import seal_unless_erased
 from hub.store import Store, inbox
 
 __all__ = ["OnStored", "PullTransport"]
@@ -48,10 +47,9 @@ class PullTransport:
         ordered = sorted(items, key=lambda item: item[0].id)
         with self._store.transaction() as conn:
             for agency, event in ordered:
-                try:
-                    envelope = seal(conn, event, now)
-                except SubjectErased:
-                    continue  # she was erased: nothing more about her is stored
+                envelope = seal_unless_erased(conn, event, now)
+                if envelope is None:
+                    continue
                 added = inbox.add(
                     conn,
                     agency_id=agency.id,

@@ -15,11 +15,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.audit.erasure import ENVELOPE_ENC, decrypt_payload, encrypt_payload
+from hub.audit.erasure import (
+    ENVELOPE_ENC,
+    SubjectErased,
+    decrypt_payload,
+    encrypt_payload,
+)
 from hub.contracts import CloudEvent
 from hub.store import consents, referral_subjects
 
-__all__ = ["is_sealed", "seal", "subject_for", "unseal"]
+__all__ = ["is_sealed", "seal", "seal_unless_erased", "subject_for", "unseal"]
 
 
 def subject_for(conn: Connection, event: CloudEvent) -> str:
@@ -42,6 +47,14 @@ def seal(conn: Connection, event: CloudEvent, at: datetime) -> dict[str, Any]:
     envelope = event.structured()
     envelope["data"] = encrypt_payload(conn, subject_for(conn, event), envelope["data"], at=at)
     return envelope
+
+
+def seal_unless_erased(conn: Connection, event: CloudEvent, at: datetime) -> dict[str, Any] | None:
+    """As :func:`seal`, but None once she is erased: nothing more about her is stored."""
+    try:
+        return seal(conn, event, at)
+    except SubjectErased:
+        return None
 
 
 def is_sealed(envelope: Mapping[str, Any]) -> bool:

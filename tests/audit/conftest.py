@@ -13,27 +13,9 @@ import pytest
 
 from hub.audit import AuditRecorder, Signer, generate_seed
 from hub.store import Store
+from tests.backends import store, store_url
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on each backend: a temp SQLite file or a PostgreSQL schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/a.db"
-    url: str = request.getfixturevalue("postgres_schema_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    """A migrated store on each backend."""
-    opened = Store.open(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
+__all__ = ["store", "store_url"]
 
 
 @pytest.fixture
