@@ -6,16 +6,30 @@ SQLAlchemy exposes it only through each dialect's own ``insert`` construct.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Executable, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.errors import StoreError
 
-__all__ = ["insert_or_ignore", "upsert"]
+__all__ = ["chunked", "insert_many_or_ignore", "insert_or_ignore", "upsert"]
+
+_T = TypeVar("_T")
+
+#: How many values one ``IN (...)`` list holds: well under SQLite's limit of
+#: bound parameters per statement, and a plan PostgreSQL still handles well.
+IN_LIST_LIMIT = 500
+
+
+def chunked(values: Sequence[_T], size: int = IN_LIST_LIMIT) -> Iterator[list[_T]]:
+    """``values`` in consecutive lists of at most ``size``."""
+    iterator = iter(values)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def insert_or_ignore(
@@ -35,6 +49,38 @@ def insert_or_ignore(
     # INSERT's is lost when its cursor closes unless asked for.
     result = conn.execute(stmt, dict(values), execution_options={"preserve_rowcount": True})
     return result.rowcount == 1
+
+
+def insert_many_or_ignore(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict_on: Sequence[str],
+    returning: str,
+) -> list[Any]:
+    """Insert each of ``rows`` unless its ``conflict_on`` key exists.
+
+    Returns the ``returning`` column of the rows actually inserted: the
+    database decides row by row, so two concurrent callers never both win one.
+    SQLAlchemy sends the rows as a few multi-row statements, not one per row.
+    """
+    if not rows:
+        return []
+    stmt = _insert_or_ignore_returning(conn.dialect.name, table, tuple(conflict_on), returning)
+    return list(conn.execute(stmt, [dict(row) for row in rows]).scalars())
+
+
+@cache
+def _insert_or_ignore_returning(
+    dialect: str, table: Table, conflict_on: tuple[str, ...], returning: str
+) -> Executable:
+    stmt: Executable = (
+        _insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=list(conflict_on))
+        .returning(table.c[returning])
+    )
+    return stmt
 
 
 @cache

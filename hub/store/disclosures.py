@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, select
 
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import insert_many_or_ignore
 from hub.store.schema import disclosures
 
-__all__ = ["DisclosureRow", "for_referral", "recipients_under", "record"]
+__all__ = ["DisclosureRow", "for_referral", "recipients_under", "record", "record_many"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +61,40 @@ def record(
     at: datetime,
 ) -> bool:
     """Record a disclosure; False, and no change, if this event already went to this recipient."""
-    return insert_or_ignore(
+    row = DisclosureRow(
+        event_id=event_id,
+        recipient=recipient,
+        referral_id=referral_id,
+        consent_id=consent_id,
+        disclosed=list(disclosed),
+        withheld=list(withheld),
+        at=at,
+    )
+    return bool(record_many(conn, [row]))
+
+
+@translating
+def record_many(conn: Connection, rows: Sequence[DisclosureRow]) -> int:
+    """Record disclosures; how many were new (a copy already recorded is left as it was)."""
+    inserted = insert_many_or_ignore(
         conn,
         disclosures,
-        {
-            "event_id": event_id,
-            "recipient": recipient,
-            "referral_id": referral_id,
-            "consent_id": consent_id,
-            "disclosed": list(disclosed),
-            "withheld": list(withheld),
-            "at": at,
-        },
+        [
+            {
+                "event_id": row.event_id,
+                "recipient": row.recipient,
+                "referral_id": row.referral_id,
+                "consent_id": row.consent_id,
+                "disclosed": list(row.disclosed),
+                "withheld": list(row.withheld),
+                "at": row.at,
+            }
+            for row in rows
+        ],
         conflict_on=["event_id", "recipient"],
+        returning="event_id",
     )
+    return len(inserted)
 
 
 @translating

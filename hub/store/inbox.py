@@ -16,6 +16,7 @@ aborts one of them with a (retriable) ``StoreError``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,10 +24,10 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import insert_many_or_ignore
 from hub.store.schema import inbox
 
-__all__ = ["InboxRow", "ack", "add", "get", "list_after"]
+__all__ = ["InboxRow", "ack", "add", "add_many", "get", "list_after"]
 
 # First half of the two-part advisory lock key; the second is the agency id's
 # hash. Distinct from other advisory locks the hub takes.
@@ -66,19 +67,37 @@ def add(
     at: datetime,
 ) -> bool:
     """Put an event in the agency's mailbox; False if it is already there."""
+    return bool(add_many(conn, agency_id, [(event_id, envelope)], at))
+
+
+@translating
+def add_many(
+    conn: Connection,
+    agency_id: str,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    at: datetime,
+) -> set[str]:
+    """Put ``(event_id, envelope)`` pairs in the mailbox in order; the ids it did not hold yet."""
+    if not events:
+        return set()
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_SPACE, func.hashtext(agency_id))))
-    return insert_or_ignore(
+    added = insert_many_or_ignore(
         conn,
         inbox,
-        {
-            "agency_id": agency_id,
-            "event_id": event_id,
-            "envelope": envelope,
-            "delivered_at": at,
-        },
+        [
+            {
+                "agency_id": agency_id,
+                "event_id": event_id,
+                "envelope": dict(envelope),
+                "delivered_at": at,
+            }
+            for event_id, envelope in events
+        ],
         conflict_on=["agency_id", "event_id"],
+        returning="event_id",
     )
+    return {str(event_id) for event_id in added}
 
 
 @translating

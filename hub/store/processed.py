@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore, insert_or_ignore
 from hub.store.schema import processed_events
 
-__all__ = ["claim", "is_processed", "processed_among"]
+__all__ = ["claim", "claim_many", "is_processed", "processed_among"]
 
 
 @translating
@@ -27,6 +27,18 @@ def claim(conn: Connection, consumer: str, event_id: str, at: datetime) -> bool:
         {"consumer": consumer, "event_id": event_id, "processed_at": at},
         conflict_on=["consumer", "event_id"],
     )
+
+
+@translating
+def claim_many(conn: Connection, consumer: str, event_ids: Sequence[str], at: datetime) -> set[str]:
+    """Claim a whole batch at once; the ids claimed now, not those handled before."""
+    rows = [
+        {"consumer": consumer, "event_id": event_id, "processed_at": at} for event_id in event_ids
+    ]
+    claimed = insert_many_or_ignore(
+        conn, processed_events, rows, conflict_on=["consumer", "event_id"], returning="event_id"
+    )
+    return {str(event_id) for event_id in claimed}
 
 
 @translating
@@ -43,12 +55,13 @@ def is_processed(conn: Connection, consumer: str, event_id: str) -> bool:
 @translating
 def processed_among(conn: Connection, consumer: str, event_ids: Sequence[str]) -> set[str]:
     """Which of ``event_ids`` the consumer has handled: one query for a whole batch."""
-    if not event_ids:
-        return set()
-    found = conn.execute(
-        select(processed_events.c.event_id).where(
-            processed_events.c.consumer == consumer,
-            processed_events.c.event_id.in_(list(event_ids)),
-        )
-    ).scalars()
-    return {str(event_id) for event_id in found}
+    found: set[str] = set()
+    for chunk in chunked(event_ids):
+        result = conn.execute(
+            select(processed_events.c.event_id).where(
+                processed_events.c.consumer == consumer,
+                processed_events.c.event_id.in_(chunk),
+            )
+        ).scalars()
+        found.update(str(event_id) for event_id in result)
+    return found

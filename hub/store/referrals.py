@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, tuple_, update
 
 from hub.errors import StoreError
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore
 from hub.store.schema import referral_timeline, referrals
 
 __all__ = [
     "ReferralRow",
+    "TimelineEntry",
     "TimelineRow",
     "append_timeline",
+    "append_timelines",
     "count_overdue",
     "get_referral",
+    "get_referrals",
     "insert_referral",
+    "insert_referrals",
     "referrals_for_agency",
     "timeline",
     "update_status",
@@ -58,6 +62,19 @@ class TimelineRow:
     actor: str
     at: datetime
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """An event to append to a referral's timeline; the store numbers it."""
+
+    referral_id: str
+    event_id: str
+    event_type: str
+    status: str | None
+    actor: str
+    at: datetime
+    detail: Mapping[str, Any]
 
 
 def _referral(m: RowMapping) -> ReferralRow:
@@ -108,28 +125,50 @@ def get_referral(conn: Connection, referral_id: str) -> ReferralRow | None:
 
 
 @translating
+def get_referrals(conn: Connection, referral_ids: Sequence[str]) -> dict[str, ReferralRow]:
+    """The referrals among ``referral_ids`` that exist, by id: one query per few hundred."""
+    found: dict[str, ReferralRow] = {}
+    for chunk in chunked(sorted(set(referral_ids))):
+        result = conn.execute(select(referrals).where(referrals.c.referral_id.in_(chunk)))
+        for m in result.mappings():
+            found[m["referral_id"]] = _referral(m)
+    return found
+
+
+@translating
 def insert_referral(conn: Connection, row: ReferralRow) -> bool:
     """Insert a new referral; False, and no change, if its id already exists."""
-    return insert_or_ignore(
+    return bool(insert_referrals(conn, [row]))
+
+
+@translating
+def insert_referrals(conn: Connection, rows: Sequence[ReferralRow]) -> set[str]:
+    """Insert new referrals; the ids inserted, leaving out any that already existed."""
+    inserted = insert_many_or_ignore(
         conn,
         referrals,
-        {
-            "referral_id": row.referral_id,
-            "from_agency": row.from_agency,
-            "to_agency": row.to_agency,
-            "subject_id": row.subject_id,
-            "consent_id": row.consent_id,
-            "service": row.service,
-            "priority": row.priority,
-            "status": row.status,
-            "due_by": row.due_by,
-            "pathway_step": row.pathway_step,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-            "version": row.version,
-        },
+        [
+            {
+                "referral_id": row.referral_id,
+                "from_agency": row.from_agency,
+                "to_agency": row.to_agency,
+                "subject_id": row.subject_id,
+                "consent_id": row.consent_id,
+                "service": row.service,
+                "priority": row.priority,
+                "status": row.status,
+                "due_by": row.due_by,
+                "pathway_step": row.pathway_step,
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+                "version": row.version,
+            }
+            for row in rows
+        ],
         conflict_on=["referral_id"],
+        returning="referral_id",
     )
+    return {str(referral_id) for referral_id in inserted}
 
 
 @translating
@@ -168,42 +207,91 @@ def append_timeline(
     Returns False, and changes nothing, if ``event_id`` is already on it.
     Raises ``StoreError`` if the referral does not exist.
     """
-    # Locking the referral row serialises appenders on PostgreSQL so two of
-    # them cannot compute the same next seq.
-    exists = conn.execute(
-        select(referrals.c.referral_id)
-        .where(referrals.c.referral_id == referral_id)
-        .with_for_update()
-    ).first()
-    if exists is None:
-        raise _missing(referral_id)
-    seen = conn.execute(
-        select(referral_timeline.c.seq).where(
-            referral_timeline.c.referral_id == referral_id,
-            referral_timeline.c.event_id == event_id,
+    entry = TimelineEntry(referral_id, event_id, event_type, status, actor, at, detail)
+    return append_timelines(conn, [entry])[0]
+
+
+@translating
+def append_timelines(conn: Connection, entries: Sequence[TimelineEntry]) -> list[bool]:
+    """Append events to their referrals' timelines, in order; per entry, whether it was new.
+
+    An entry whose event is already on its referral's timeline, or earlier in
+    ``entries``, changes nothing. Raises ``StoreError``, and appends nothing,
+    if a referral does not exist.
+    """
+    if not entries:
+        return []
+    referral_ids = sorted({entry.referral_id for entry in entries})
+    _lock_referrals(conn, referral_ids)
+    seen = _events_on_timelines(conn, [(e.referral_id, e.event_id) for e in entries])
+    last_seq = _last_seqs(conn, referral_ids)
+    rows: list[dict[str, Any]] = []
+    appended: list[bool] = []
+    for entry in entries:
+        key = (entry.referral_id, entry.event_id)
+        if key in seen:
+            appended.append(False)
+            continue
+        seen.add(key)
+        last_seq[entry.referral_id] = seq = last_seq.get(entry.referral_id, 0) + 1
+        rows.append(
+            {
+                "referral_id": entry.referral_id,
+                "seq": seq,
+                "event_id": entry.event_id,
+                "event_type": entry.event_type,
+                "status": entry.status,
+                "actor": entry.actor,
+                "at": entry.at,
+                "detail": dict(entry.detail),
+            }
         )
-    ).first()
-    if seen is not None:
-        return False
-    next_seq = conn.execute(
-        select(func.coalesce(func.max(referral_timeline.c.seq), 0) + 1).where(
-            referral_timeline.c.referral_id == referral_id
+        appended.append(True)
+    if rows:
+        conn.execute(_INSERT_TIMELINE, rows)
+    return appended
+
+
+def _lock_referrals(conn: Connection, referral_ids: Sequence[str]) -> None:
+    # Locking the referral rows, in one sorted order, serialises appenders on
+    # PostgreSQL so two of them cannot compute the same next seq, and cannot
+    # deadlock on each other.
+    found: set[str] = set()
+    for chunk in chunked(referral_ids):
+        result = conn.execute(
+            select(referrals.c.referral_id)
+            .where(referrals.c.referral_id.in_(chunk))
+            .order_by(referrals.c.referral_id)
+            .with_for_update()
         )
-    ).scalar_one()
-    conn.execute(
-        _INSERT_TIMELINE,
-        {
-            "referral_id": referral_id,
-            "seq": next_seq,
-            "event_id": event_id,
-            "event_type": event_type,
-            "status": status,
-            "actor": actor,
-            "at": at,
-            "detail": detail,
-        },
-    )
-    return True
+        found.update(result.scalars())
+    for referral_id in referral_ids:
+        if referral_id not in found:
+            raise _missing(referral_id)
+
+
+def _events_on_timelines(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for chunk in chunked(sorted(set(keys))):
+        result = conn.execute(
+            select(referral_timeline.c.referral_id, referral_timeline.c.event_id).where(
+                tuple_(referral_timeline.c.referral_id, referral_timeline.c.event_id).in_(chunk)
+            )
+        )
+        found.update((str(r), str(e)) for r, e in result)
+    return found
+
+
+def _last_seqs(conn: Connection, referral_ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in chunked(referral_ids):
+        result = conn.execute(
+            select(referral_timeline.c.referral_id, func.max(referral_timeline.c.seq))
+            .where(referral_timeline.c.referral_id.in_(chunk))
+            .group_by(referral_timeline.c.referral_id)
+        )
+        found.update((str(r), int(seq)) for r, seq in result)
+    return found
 
 
 @translating

@@ -49,3 +49,19 @@ def test_recipients_under_consent(conn: Connection, now: datetime) -> None:
     _record(conn, "e4", "hospital-2", None, now)
     assert disclosures.recipients_under(conn, "c1") == {"shelter-1", "court-1"}
     assert disclosures.recipients_under(conn, "nope") == set()
+
+
+def test_record_many_counts_new_copies(conn: Connection, now: datetime) -> None:
+    """A batch records each copy once; copies already recorded are left as they were."""
+    _record(conn, "e1", "shelter-1", "c1", now)
+    rows = [
+        disclosures.DisclosureRow("e1", "shelter-1", "r1", "c1", ["narrative"], [], now),
+        disclosures.DisclosureRow("e1", "court-1", "r1", "c1", ["legal"], ["health"], now),
+        disclosures.DisclosureRow("e2", "court-1", "r1", None, [], [], now),
+    ]
+    assert disclosures.record_many(conn, rows) == 2
+    found = {(row.event_id, row.recipient): row for row in disclosures.for_referral(conn, "r1")}
+    assert found[("e1", "shelter-1")].disclosed == ["contact", "safety"]
+    assert found[("e1", "court-1")].withheld == ["health"]
+    assert found[("e2", "court-1")].consent_id is None
+    assert disclosures.record_many(conn, []) == 0

@@ -124,3 +124,23 @@ def test_additions_commit_in_seq_order(store: Store, now: datetime) -> None:
         row = inbox.get(conn, "a1", "e2")
         assert row is not None
         assert row.seq > seqs["e1"]
+
+
+def test_add_many_keeps_order_and_skips_held_events(conn: Connection, now: datetime) -> None:
+    """A batch lands in the mailbox in the order given; events already there are not repeated."""
+    _add(conn, "a1", "e2", now)
+    added = inbox.add_many(
+        conn, "a1", [("e1", {"id": "e1"}), ("e2", {"id": "e2"}), ("e3", {"id": "e3"})], now
+    )
+    assert added == {"e1", "e3"}
+    listed = inbox.list_after(conn, "a1", after_seq=0, limit=10)
+    assert [row.event_id for row in listed] == ["e2", "e1", "e3"]
+    assert inbox.add_many(conn, "a1", [], now) == set()
+
+
+def test_add_many_with_the_same_event_twice_stores_it_once(conn: Connection, now: datetime) -> None:
+    added = inbox.add_many(conn, "a1", [("e1", {"n": 1}), ("e1", {"n": 2})], now)
+    assert added == {"e1"}
+    row = inbox.get(conn, "a1", "e1")
+    assert row is not None
+    assert row.envelope == {"n": 1}

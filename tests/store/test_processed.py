@@ -71,3 +71,50 @@ def test_concurrent_claims_have_one_winner(store: Store, now: datetime) -> None:
         thread.join()
     assert errors == []
     assert sorted(outcomes) == [False] * (threads_count - 1) + [True]
+
+
+def test_claim_many_returns_only_new_claims(conn: Connection, now: datetime) -> None:
+    """A batch claim answers which ids it claimed now, leaving out ones handled before."""
+    processed.claim(conn, "router", "e2", now)
+    claimed = processed.claim_many(conn, "router", ["e1", "e2", "e3"], now)
+    assert claimed == {"e1", "e3"}
+    assert processed.processed_among(conn, "router", ["e1", "e2", "e3", "e4"]) == {
+        "e1",
+        "e2",
+        "e3",
+    }
+    assert processed.claim_many(conn, "router", ["e1", "e3"], now) == set()
+
+
+def test_claim_many_of_nothing(conn: Connection, now: datetime) -> None:
+    assert processed.claim_many(conn, "router", [], now) == set()
+
+
+def test_processed_among_a_batch_larger_than_one_query(conn: Connection, now: datetime) -> None:
+    """Batches past the IN-list limit are looked up in several queries, none lost."""
+    ids = [f"e{n}" for n in range(1_203)]
+    assert processed.claim_many(conn, "router", ids[::2], now) == set(ids[::2])
+    assert processed.processed_among(conn, "router", ids) == set(ids[::2])
+
+
+def test_concurrent_batch_claims_split_the_events(store: Store, now: datetime) -> None:
+    """Two overlapping batch claims in parallel never both win an event."""
+    ids = [f"e{n}" for n in range(200)]
+    won: list[set[str]] = []
+    barrier = threading.Barrier(2)
+
+    def claim(batch: list[str]) -> None:
+        barrier.wait()
+        with store.transaction() as conn:
+            won.append(processed.claim_many(conn, "router", batch, now))
+
+    threads = [
+        threading.Thread(target=claim, args=(ids[:150],)),
+        threading.Thread(target=claim, args=(ids[50:],)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert won[0].isdisjoint(won[1])
+    assert won[0] | won[1] == set(ids)

@@ -161,3 +161,59 @@ def test_overdue_counts_open_referrals_past_due(conn: Connection, now: datetime)
     referrals.insert_referral(conn, replace(_referral("fresh", now + timedelta(days=5))))
     later = now + timedelta(days=3)
     assert referrals.count_overdue(conn, later, ["requested", "accepted", "submitted"]) == 1
+
+
+def test_batch_insert_and_get(conn: Connection, now: datetime) -> None:
+    """insert_referrals answers which ids were new; get_referrals finds only existing ones."""
+    referrals.insert_referral(conn, _referral("r1", now))
+    rows = [_referral(f"r{n}", now) for n in range(1, 4)]
+    assert referrals.insert_referrals(conn, rows) == {"r2", "r3"}
+    assert referrals.insert_referrals(conn, []) == set()
+    found = referrals.get_referrals(conn, ["r3", "r1", "nope", "r3"])
+    assert found == {"r1": rows[0], "r3": rows[2]}
+
+
+def _entry(referral_id: str, event_id: str, at: datetime) -> referrals.TimelineEntry:
+    return referrals.TimelineEntry(
+        referral_id=referral_id,
+        event_id=event_id,
+        event_type="referral.note",
+        status=None,
+        actor="a",
+        at=at,
+        detail={"event": event_id},
+    )
+
+
+def test_batch_timeline_numbers_each_referral_on(conn: Connection, now: datetime) -> None:
+    """A batch across referrals continues each one's numbering, in the order given."""
+    referrals.insert_referrals(conn, [_referral("r1", now), _referral("r2", now)])
+    referrals.append_timelines(conn, [_entry("r1", "e0", now)])
+    appended = referrals.append_timelines(
+        conn,
+        [
+            _entry("r2", "e1", now),
+            _entry("r1", "e2", now),
+            _entry("r1", "e0", now),  # already on r1's timeline
+            _entry("r2", "e3", now),
+            _entry("r2", "e1", now),  # earlier in this batch
+        ],
+    )
+    assert appended == [True, True, False, True, False]
+    assert [(e.seq, e.event_id) for e in referrals.timeline(conn, "r1")] == [
+        (1, "e0"),
+        (2, "e2"),
+    ]
+    assert [(e.seq, e.event_id) for e in referrals.timeline(conn, "r2")] == [
+        (1, "e1"),
+        (2, "e3"),
+    ]
+
+
+def test_batch_timeline_with_an_unknown_referral_appends_nothing(
+    conn: Connection, now: datetime
+) -> None:
+    referrals.insert_referral(conn, _referral("r1", now))
+    with pytest.raises(StoreError, match="nope"):
+        referrals.append_timelines(conn, [_entry("r1", "e1", now), _entry("nope", "e2", now)])
+    assert referrals.timeline(conn, "r1") == []
