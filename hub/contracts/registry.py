@@ -65,12 +65,19 @@ class Contract:
     def json_schema(self) -> dict[str, Any]:
         return _json_schema(self.model, self.summary, self.compatibility)
 
-    def validate_data(self, data: Mapping[str, Any], *, prefix: str = "data") -> EventPayload:
-        """The payload model, or InvalidPayload naming every offending field."""
+    def validate_data(
+        self, data: Mapping[str, Any], *, prefix: str = "data", data_json: bytes | None = None
+    ) -> EventPayload:
+        """The payload model, or InvalidPayload naming every offending field.
+
+        ``data_json``, when given, is the JSON text ``data`` was read from:
+        validating it saves writing ``data`` out again.
+        """
         try:
             # JSON mode keeps validation strict (no "1" for 1) while accepting
             # enums and timestamps in their JSON spelling.
-            return self.model.model_validate_json(json.dumps(data), strict=True)
+            text = data_json if data_json is not None else json.dumps(data)
+            return self.model.model_validate_json(text, strict=True)
         except ValidationError as exc:
             raise InvalidPayload(pydantic_errors(exc, prefix)) from exc
 
@@ -141,9 +148,12 @@ class ContractRegistry:
             )
         return self.get(event.type, version)
 
-    def parse(self, event: CloudEvent) -> EventPayload:
-        """Validate an envelope's data against its contract and check the subject."""
-        payload = self.contract_of(event).validate_data(event.data)
+    def parse(self, event: CloudEvent, *, data_json: bytes | None = None) -> EventPayload:
+        """Validate an envelope's data against its contract and check the subject.
+
+        ``data_json`` is the JSON text the event's data was read from, if at hand.
+        """
+        payload = self.contract_of(event).validate_data(event.data, data_json=data_json)
         if payload.subject != event.subject:
             raise InvalidPayload(
                 [("subject", f"must equal data.{payload.subject_field} ({payload.subject!r})")]

@@ -14,11 +14,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from sqlalchemy import Connection
 
@@ -270,6 +272,12 @@ def _subscribers(
     return broker
 
 
+def _raw_records(message: StreamMessage[Any]) -> None:
+    # The handlers read the raw records and parse each envelope themselves;
+    # FastStream's default would first decode every value as JSON for nothing.
+    return None
+
+
 def _subscribe(
     broker: KafkaBroker,
     topics: list[str],
@@ -313,6 +321,7 @@ def _subscribe(
         # A short wait for the first records of a batch: latency over idle polling.
         batch_timeout_ms=5,
         ack_policy=AckPolicy.MANUAL,
+        decoder=_raw_records,
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=max(250, session_timeout_ms // 4),
