@@ -138,17 +138,20 @@ class IngressRouter:
         for record in records:
             try:
                 event = from_kafka(record.key, record.value, record.headers)
-                parsed.append((event, self._registry.parse(event)))
+                payload = self._registry.parse(event, data_json=record.value)
+                parsed.append((event, payload))
             except ContractError as exc:
                 self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
         consents_seen: dict[str, ConsentRecord | None] = {}
         with self._store.transaction() as conn:
             done = processed.processed_among(conn, ROUTER_CONSUMER, [e.id for e, _ in parsed])
+            stored = referrals.get_referrals(conn, [event.subject for event, _ in parsed])
+            overlay.update((referral_id, _state(row)) for referral_id, row in stored.items())
             for event, payload in parsed:
                 if event.id in seen or event.id in done:
                     continue
                 seen.add(event.id)
-                previous = self._referral(conn, overlay, event.subject)
+                previous = overlay.get(event.subject)
                 consent = self._consent(conn, event, payload, previous, consents_seen)
                 if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
                     requests[event.subject] = (event, payload)
@@ -184,14 +187,6 @@ class IngressRouter:
                 (*record.headers, (DLQ_REASON_HEADER, reason[:1000].encode())),
             )
         )
-
-    def _referral(
-        self, conn: Connection, overlay: dict[str, ReferralState | None], referral_id: str
-    ) -> ReferralState | None:
-        if referral_id in overlay:
-            return overlay[referral_id]
-        row = referrals.get_referral(conn, referral_id)
-        return _state(row) if row is not None else None
 
     def _request(
         self, conn: Connection, referral_id: str
@@ -262,10 +257,12 @@ class IngressRouter:
     def _commit(self, plan: _Plan) -> None:
         now = plan.now
         with self._store.transaction() as conn:
-            for routed in plan.routed:
-                if not processed.claim(conn, ROUTER_CONSUMER, routed.event.id, now):
-                    continue
-                _apply(conn, routed, now)
+            claimed = processed.claim_many(
+                conn, ROUTER_CONSUMER, [routed.event.id for routed in plan.routed], now
+            )
+            todo = [routed for routed in plan.routed if routed.event.id in claimed]
+            _apply(conn, todo, now)
+            for routed in todo:
                 if self._journal:
                     _journal(conn, routed.decision, now)
                 state = routed.decision.new_referral or routed.previous
@@ -319,35 +316,52 @@ class IngressRouter:
             _log.warning("ingress record dead-lettered", event_id=dead.event_id, reason=dead.reason)
 
 
-def _apply(conn: Connection, routed: _Routed, now: datetime) -> None:
-    event, decision = routed.event, routed.decision
-    state = decision.new_referral
-    if state is not None:
-        referrals.insert_referral(conn, _row(state, routed.payload, now))
-    elif decision.new_status is not None:
-        referrals.update_status(conn, event.subject, decision.new_status.value, now)
-    if routed.previous is not None or state is not None:
-        referrals.append_timeline(
-            conn,
-            event.subject,
-            event_id=event.id,
-            event_type=event.type,
-            status=decision.new_status.value if decision.new_status else None,
-            actor=event.source,
-            at=now,
-            detail=_timeline_detail(decision),
+def _apply(conn: Connection, batch: Sequence[_Routed], now: datetime) -> None:
+    """The batch's effects on the projection, timelines and disclosures, a statement per kind.
+
+    Referrals are inserted before any status change, which is safe because a
+    referral's request always comes before its updates in the batch.
+    """
+    created: list[ReferralRow] = []
+    updates: list[tuple[str, str]] = []
+    timeline: list[referrals.TimelineEntry] = []
+    copies: list[disclosures.DisclosureRow] = []
+    for routed in batch:
+        event, decision = routed.event, routed.decision
+        state = decision.new_referral
+        if state is not None:
+            created.append(_row(state, routed.payload, now))
+        elif decision.new_status is not None:
+            updates.append((event.subject, decision.new_status.value))
+        if routed.previous is not None or state is not None:
+            timeline.append(
+                referrals.TimelineEntry(
+                    referral_id=event.subject,
+                    event_id=event.id,
+                    event_type=event.type,
+                    status=decision.new_status.value if decision.new_status else None,
+                    actor=event.source,
+                    at=now,
+                    detail=_timeline_detail(decision),
+                )
+            )
+        copies.extend(
+            disclosures.DisclosureRow(
+                event_id=event.id,
+                referral_id=event.subject,
+                recipient=delivery.recipient,
+                consent_id=delivery.consent_id,
+                disclosed=[category.value for category in delivery.disclosed],
+                withheld=[category.value for category in delivery.withheld],
+                at=now,
+            )
+            for delivery in decision.deliveries
         )
-    for delivery in decision.deliveries:
-        disclosures.record(
-            conn,
-            event_id=event.id,
-            referral_id=event.subject,
-            recipient=delivery.recipient,
-            consent_id=delivery.consent_id,
-            disclosed=[category.value for category in delivery.disclosed],
-            withheld=[category.value for category in delivery.withheld],
-            at=now,
-        )
+    referrals.insert_referrals(conn, created)
+    for referral_id, status in updates:
+        referrals.update_status(conn, referral_id, status, now)
+    referrals.append_timelines(conn, timeline)
+    disclosures.record_many(conn, copies)
 
 
 def _journal(conn: Connection, decision: Decision, now: datetime) -> None:

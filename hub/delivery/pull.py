@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -44,18 +45,22 @@ class PullTransport:
         now = self._clock()
         # One fixed order: PostgreSQL locks each mailbox until commit, and two
         # batches taking the same locks in different orders would deadlock.
-        ordered = sorted(items, key=lambda item: item[0].id)
+        by_agency: dict[str, list[CloudEvent]] = defaultdict(list)
+        for agency, event in items:
+            by_agency[agency.id].append(event)
         with self._store.transaction() as conn:
-            for agency, event in ordered:
-                envelope = seal_unless_erased(conn, event, now)
-                if envelope is None:
-                    continue
-                added = inbox.add(
+            for agency_id in sorted(by_agency):
+                events = by_agency[agency_id]
+                sealed = [(event, seal_unless_erased(conn, event, now)) for event in events]
+                added = inbox.add_many(
                     conn,
-                    agency_id=agency.id,
-                    event_id=event.id,
-                    envelope=envelope,
-                    at=now,
+                    agency_id,
+                    [(event.id, envelope) for event, envelope in sealed if envelope is not None],
+                    now,
                 )
-                if added and self._on_stored is not None:
-                    self._on_stored(conn, agency.id, event, now)
+                if self._on_stored is None:
+                    continue
+                for event in events:
+                    if event.id in added:
+                        added.discard(event.id)  # the same event twice in a batch is stored once
+                        self._on_stored(conn, agency_id, event, now)
