@@ -11,17 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
-from faststream.middlewares import AckPolicy
 from sqlalchemy import Connection
 
 from hub.api import ApiContext, create_api
@@ -33,17 +29,17 @@ from hub.broker.topics import INGRESS, ROUTER_DLQ, TopicSpec, dlq_topic, ensure_
 from hub.config import AgencyConfig, HubSettings
 from hub.consumers.auditing import record_delivered
 from hub.consumers.delivery import DeliveryWorker
-from hub.consumers.records import IncomingRecord, incoming
 from hub.consumers.router import IngressRouter
 from hub.consumers.routing import AgencyView
 from hub.contracts import CloudEvent, ContractRegistry, default_registry
 from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTransport
-from hub.errors import HubError, StoreError
+from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.audit_stream import AuditStreamer
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
+from hub.runtime.subscribers import BatchHandler, subscribe_batches
 from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
 from hub.services.group_intake import GroupIntake
@@ -52,8 +48,6 @@ from hub.store import Store
 __all__ = ["HubServices", "build_app", "topic_specs"]
 
 _log = get_logger(__name__)
-
-BatchHandler = Callable[[Sequence[IncomingRecord]], Awaitable[None]]
 
 
 @dataclass
@@ -244,7 +238,14 @@ def _subscribers(
     def subscribe(
         topics: list[str], group_id: str, handle: BatchHandler, max_records: int = 500
     ) -> None:
-        _subscribe(broker, topics, group_id, handle, session_ms, max_records)
+        subscribe_batches(
+            broker,
+            topics,
+            group_id,
+            handle,
+            session_timeout_ms=session_ms,
+            max_records=max_records,
+        )
 
     subscribe([INGRESS], "hub-router", router.handle)
     worker = DeliveryWorker(
@@ -270,59 +271,3 @@ def _subscribers(
             group = f"hub-delivery-{agency.id}"
             subscribe([inbox_topic(agency.id)], group, worker.handle, max_records=10)
     return broker
-
-
-def _raw_records(message: StreamMessage[Any]) -> None:
-    # The handlers read the raw records and parse each envelope themselves;
-    # FastStream's default would first decode every value as JSON for nothing.
-    return None
-
-
-def _subscribe(
-    broker: KafkaBroker,
-    topics: list[str],
-    group_id: str,
-    handle: BatchHandler,
-    session_timeout_ms: int,
-    max_records: int,
-) -> None:
-    async def consume(msg: KafkaMessage) -> None:
-        records = [incoming(record) for record in msg.raw_message]
-        try:
-            await handle(records)
-        except HubError as exc:
-            # Store or broker trouble: rewind so the same batch is tried again.
-            _log.warning("batch failed; retrying", consumer=group_id, error=str(exc))
-            await msg.nack()
-            await asyncio.sleep(1.0)
-            return
-        except Exception as exc:
-            # A bug must not drop a batch: rewind it, as for an outage.
-            _log.error(
-                "batch failed unexpectedly; retrying",
-                consumer=group_id,
-                error_type=type(exc).__name__,
-            )
-            await msg.nack()
-            await asyncio.sleep(1.0)
-            return
-        await msg.ack()
-
-    consume.__name__ = f"consume_{group_id.replace('-', '_')}"
-    broker.subscriber(
-        *topics,
-        group_id=group_id,
-        batch=True,
-        max_records=max_records,
-        max_poll_interval_ms=900_000,
-        # aiokafka's default makes the broker hold each fetch up to 500 ms when
-        # little is flowing: a tenth of a second per hop for nothing.
-        fetch_max_wait_ms=10,
-        # A short wait for the first records of a batch: latency over idle polling.
-        batch_timeout_ms=5,
-        ack_policy=AckPolicy.MANUAL,
-        decoder=_raw_records,
-        auto_offset_reset="earliest",
-        session_timeout_ms=session_timeout_ms,
-        heartbeat_interval_ms=max(250, session_timeout_ms // 4),
-    )(consume)
