@@ -14,6 +14,8 @@ __all__ = ["FIGURES", "TARGETS", "Figure", "Results", "Target"]
 #: name -> (unit, what it measures), in the order the table shows them.
 FIGURES: dict[str, tuple[str, str]] = {
     "raw_kafka_passthrough_per_s": ("events/s", "aiokafka produce+consume, one process"),
+    "two_hop_floor_per_s": ("events/s", "the hub's two hops and subscribers, no work"),
+    "two_hop_floor_ratio": ("x raw", "two hops / raw: the ceiling of the hub's ratio"),
     "hub_pipeline_per_s": ("events/s", "hub.ingress to visible inbox row"),
     "hub_pipeline_ratio": ("x raw", "hub / raw, same run"),
     "http_ingest_per_s": ("events/s", "POST /v1/events, 32 in flight"),

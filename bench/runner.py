@@ -16,6 +16,7 @@ from bench.hub_phases import HUB_FIGURES, hub_figures
 from bench.profiling import Profiler
 from bench.raw_kafka import raw_passthrough
 from bench.results import Results
+from bench.two_hop import two_hop_floor
 from bench.workload import Workload
 from hub.broker import EmbeddedBroker
 
@@ -40,6 +41,16 @@ async def run_kafka_figures(
                 run.log(f"raw kafka {raw:,.0f} events/s")
             except Exception as exc:
                 results.failed(("raw_kafka_passthrough_per_s",), f"run {number}: {exc!r}")
+            try:
+                floor = await two_hop_floor(broker.bootstrap_servers, prepared.raw)
+                results.add("two_hop_floor_per_s", floor)
+                if raw is not None:
+                    results.add("two_hop_floor_ratio", floor / raw)
+                run.log(f"two hops, no work {floor:,.0f} events/s")
+            except Exception as exc:
+                results.failed(
+                    ("two_hop_floor_per_s", "two_hop_floor_ratio"), f"run {number}: {exc!r}"
+                )
             before = {name: len(results.figures[name].values) for name in HUB_FIGURES}
             try:
                 await hub_figures(run, broker.bootstrap_servers, Path(workdir), raw)
