@@ -6,15 +6,16 @@ id; their stored payloads are still encrypted under her key, found here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import chunked, insert_or_ignore
 from hub.store.schema import referral_subjects
 
-__all__ = ["link", "subject_of"]
+__all__ = ["link", "subject_of", "subjects_of"]
 
 
 @translating
@@ -34,3 +35,17 @@ def subject_of(conn: Connection, referral_id: str) -> str | None:
         select(referral_subjects.c.subject_id).where(referral_subjects.c.referral_id == referral_id)
     ).scalar_one_or_none()
     return str(found) if found is not None else None
+
+
+@translating
+def subjects_of(conn: Connection, referral_ids: Sequence[str]) -> dict[str, str]:
+    """The subject of each referral among ``referral_ids`` that has one known."""
+    found: dict[str, str] = {}
+    for chunk in chunked(sorted(set(referral_ids))):
+        result = conn.execute(
+            select(referral_subjects.c.referral_id, referral_subjects.c.subject_id).where(
+                referral_subjects.c.referral_id.in_(chunk)
+            )
+        )
+        found.update((str(referral_id), str(subject_id)) for referral_id, subject_id in result)
+    return found

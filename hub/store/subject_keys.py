@@ -6,15 +6,16 @@ key is never issued again for an erased subject.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore, insert_or_ignore
 from hub.store.schema import subject_keys
 
-__all__ = ["destroy_key", "get_key", "get_or_create_key"]
+__all__ = ["destroy_key", "get_key", "get_keys", "get_or_create_key", "get_or_create_keys"]
 
 
 @translating
@@ -35,13 +36,42 @@ def get_or_create_key(
     Returns the key that is actually stored (which is not ``new_key`` when one
     existed or a concurrent caller won), or None if the key was destroyed.
     """
-    insert_or_ignore(
+    return get_or_create_keys(conn, {subject_id: new_key}, at)[subject_id]
+
+
+@translating
+def get_keys(conn: Connection, subject_ids: Sequence[str]) -> dict[str, bytes | None]:
+    """Each subject's key: None for a destroyed one; absent when she has none yet."""
+    found: dict[str, bytes | None] = {}
+    for chunk in chunked(sorted(set(subject_ids))):
+        result = conn.execute(
+            select(subject_keys.c.subject_id, subject_keys.c.key).where(
+                subject_keys.c.subject_id.in_(chunk)
+            )
+        )
+        found.update(
+            (str(subject_id), bytes(key) if key is not None else None) for subject_id, key in result
+        )
+    return found
+
+
+@translating
+def get_or_create_keys(
+    conn: Connection, new_keys: Mapping[str, bytes], at: datetime
+) -> dict[str, bytes | None]:
+    """:func:`get_or_create_key` for several subjects at once, keyed by subject id."""
+    insert_many_or_ignore(
         conn,
         subject_keys,
-        {"subject_id": subject_id, "key": new_key, "created_at": at},
+        [
+            {"subject_id": subject_id, "key": key, "created_at": at}
+            for subject_id, key in sorted(new_keys.items())
+        ],
         conflict_on=["subject_id"],
+        returning="subject_id",
     )
-    return get_key(conn, subject_id)
+    found = get_keys(conn, list(new_keys))
+    return {subject_id: found.get(subject_id) for subject_id in new_keys}
 
 
 def _destroy_live(conn: Connection, subject_id: str, at: datetime) -> bool:

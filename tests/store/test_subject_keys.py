@@ -45,3 +45,12 @@ def test_destroy_without_key_leaves_tombstone(conn: Connection, now: datetime) -
 def test_get_key_unknown_is_none(conn: Connection) -> None:
     """get_key returns None for a subject never seen."""
     assert subject_keys.get_key(conn, "nobody") is None
+
+
+def test_keys_for_a_batch_of_subjects(conn: Connection, now: datetime) -> None:
+    """New subjects get the keys offered; existing keys win; erased subjects get none."""
+    subject_keys.get_or_create_key(conn, "kept", b"old", now)
+    subject_keys.destroy_key(conn, "erased", now)
+    found = subject_keys.get_or_create_keys(conn, {"new": b"n", "kept": b"k", "erased": b"e"}, now)
+    assert found == {"new": b"n", "kept": b"old", "erased": None}
+    assert subject_keys.get_keys(conn, ["new", "erased", "never"]) == {"new": b"n", "erased": None}
