@@ -16,9 +16,10 @@ from hub.store import Store, inbox
 
 __all__ = ["OnStored", "PullTransport"]
 
-#: Called inside the storing transaction for each event new to a mailbox, so
-#: what is recorded about the delivery commits with the delivery itself.
-OnStored = Callable[[Connection, str, CloudEvent, datetime], None]
+#: Called inside the storing transaction with the ``(agency id, event)`` pairs
+#: new to their mailboxes, so what is recorded about the deliveries commits
+#: with the deliveries themselves.
+OnStored = Callable[[Connection, Sequence[tuple[str, CloudEvent]], datetime], None]
 
 
 class PullTransport:
@@ -48,6 +49,7 @@ class PullTransport:
         by_agency: dict[str, list[CloudEvent]] = defaultdict(list)
         for agency, event in items:
             by_agency[agency.id].append(event)
+        stored: list[tuple[str, CloudEvent]] = []
         with self._store.transaction() as conn:
             for agency_id in sorted(by_agency):
                 events = by_agency[agency_id]
@@ -58,9 +60,9 @@ class PullTransport:
                     [(event.id, envelope) for event, envelope in sealed if envelope is not None],
                     now,
                 )
-                if self._on_stored is None:
-                    continue
                 for event in events:
                     if event.id in added:
                         added.discard(event.id)  # the same event twice in a batch is stored once
-                        self._on_stored(conn, agency_id, event, now)
+                        stored.append((agency_id, event))
+            if stored and self._on_stored is not None:
+                self._on_stored(conn, stored, now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -191,16 +191,17 @@ def _final_checkpoint(services: HubServices) -> None:
 
 
 def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Transport]:
-    def on_stored(conn: Connection, agency_id: str, event: CloudEvent, at: datetime) -> None:
-        record_delivered(
-            services.audit,
-            conn,
-            event=event,
-            recipient=agency_id,
-            registry=services.registry,
-            hub_id=services.settings.hub_id,
-            at=at,
-        )
+    def on_stored(conn: Connection, stored: Sequence[tuple[str, CloudEvent]], at: datetime) -> None:
+        for agency_id, event in stored:
+            record_delivered(
+                services.audit,
+                conn,
+                event=event,
+                recipient=agency_id,
+                registry=services.registry,
+                hub_id=services.settings.hub_id,
+                at=at,
+            )
 
     transports: dict[str, Transport] = {
         "pull": PullTransport(services.store, on_stored=on_stored),
