@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hub.adapters import AdapterContext, NativeInput, subject_id
-from hub.adapters.fhir import FhirAdapter, FhirVersion, detect_version
+from hub.adapters import AdapterContext, NativeInput, UnreadableInput, subject_id
+from hub.adapters.fhir import FhirAdapter, FhirVersion, detect_version, read_document
+from hub.adapters.fhir._parsing import MAX_DEPTH
 from hub.adapters.fhir.mapping import (
     REFERRAL_SYSTEM,
     SERVICE_LINE_SYSTEM,
@@ -504,6 +505,150 @@ def test_decode_accepts_a_parsed_mapping_as_well_as_bytes() -> None:
     as_bytes = adapter().decode(json.dumps(referral_bundle()).encode())
     as_mapping = adapter().decode(referral_bundle())
     assert [e.id for e in as_bytes] == [e.id for e in as_mapping]
+
+
+def _nested(depth: int, innermost: object) -> JSON:
+    """A Task whose deepest value, ``innermost``, sits ``depth`` levels down (the root is 1)."""
+    value = innermost
+    for level in range(depth - 1, 1, -1):
+        value = [value] if level % 2 else {"a": value}
+    return {"resourceType": "Task", "a": value}
+
+
+@pytest.mark.parametrize("innermost", [1, "text", None, {}, []])
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_documents_nest_to_the_depth_limit_and_no_deeper(innermost: object, as_bytes: bool) -> None:
+    """A value on level MAX_DEPTH is read; one a level deeper is refused before any model."""
+
+    def read(document: JSON) -> dict[str, Any]:
+        return read_document(json.dumps(document).encode() if as_bytes else document)
+
+    assert read(_nested(MAX_DEPTH, innermost))["resourceType"] == "Task"
+    with pytest.raises(UnreadableInput, match="deeper"):
+        read(_nested(MAX_DEPTH + 1, innermost))
+
+
+# --- spellings: JSON as sent reads as the FHIR model reads it ---
+
+
+def outcome(native: NativeInput, version: str | None = "r4") -> list[Any] | tuple[str, str | None]:
+    """What decoding gives, comparable: the events in full, or the refusal."""
+    try:
+        events = adapter(version).decode(native)
+    except AdapterError as exc:
+        return exc.reason, exc.path
+    return [event.structured() for event in events]
+
+
+def assert_read_as_the_model_reads(document: JSON, version: str | None = "r4") -> None:
+    """Bytes (read as sent) and the parsed mapping (read from the model's JSON) agree."""
+    assert outcome(json.dumps(document).encode(), version) == outcome(document, version)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["2026-03-15T10:00:00+00:00", "2026-03-15T10:00:00-00:00", "2026-03-15T10:00:00.000Z"],
+)
+@pytest.mark.parametrize("element", ["meta", "lastModified"])
+def test_a_timestamp_version_counts_in_the_models_spelling(spelling: str, element: str) -> None:
+    """meta.lastUpdated and lastModified name one version however UTC is spelt."""
+
+    def task(instant: str) -> JSON:
+        value: Any = {"lastUpdated": instant} if element == "meta" else instant
+        return status_task("r4", "accepted", referral_id="ref-1", **{element: value})
+
+    assert decode(task(spelling))[0].id == decode(task("2026-03-15T10:00:00Z"))[0].id
+    assert_read_as_the_model_reads(task(spelling))
+    assert_read_as_the_model_reads(task(spelling.replace("10:00:00", "11:30:00.25+01:30")))
+
+
+def _patient_entry(bundle: JSON) -> JSON:
+    resource: JSON = bundle["entry"][2]["resource"]
+    return resource
+
+
+def _with_preference(value: object) -> JSON:
+    bundle = referral_bundle()
+    _patient_entry(bundle)["extension"] = [
+        {
+            "url": "https://referral-hub.org/fhir/StructureDefinition/contact-preferences",
+            "extension": [{"url": "doNotContact", "valueBoolean": value}],
+        }
+    ]
+    return bundle
+
+
+def _with_note_attachment(data: str) -> JSON:
+    return with_entry(
+        referral_bundle(),
+        {
+            "resourceType": "Communication",
+            "status": "completed",
+            "basedOn": [{"reference": URL_REQUEST}],
+            "payload": [{"contentAttachment": {"contentType": "text/plain", "data": data}}],
+        },
+    )
+
+
+def _with_json_text(entry: int, element: str) -> JSON:
+    bundle = referral_bundle()
+    resource = bundle["entry"][entry]["resource"]
+    resource[element] = json.dumps(resource[element])
+    return bundle
+
+
+def _with_empty(entry: int, element: str) -> JSON:
+    bundle = referral_bundle()
+    bundle["entry"][entry]["resource"][element] = []
+    return bundle
+
+
+def _with_value(entry: int, element: str, value: object) -> JSON:
+    bundle = referral_bundle()
+    bundle["entry"][entry]["resource"][element] = value
+    return bundle
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(_with_preference("true"), id="boolean-as-text"),
+        pytest.param(_with_preference(1), id="boolean-as-number"),
+        pytest.param(_with_note_attachment("QXQgdGhl IHNoZWx0ZXIu"), id="base64-with-a-space"),
+        pytest.param(_with_note_attachment("QXQgdGhlIHNoZWx0ZXIu"), id="base64"),
+        pytest.param(_with_json_text(4, "code"), id="object-as-json-text"),
+        pytest.param(_with_json_text(2, "identifier"), id="array-as-json-text"),
+        pytest.param(_with_empty(4, "note"), id="empty-list"),
+        pytest.param(_with_empty(2, "identifier"), id="empty-identifiers"),
+        pytest.param(_with_value(4, "authoredOn", 1773568800), id="number-for-a-date"),
+        pytest.param(_with_value(4, "priority", None), id="null"),
+        pytest.param(_with_value(2, "birthDate", 19940502), id="number-for-a-day"),
+    ],
+)
+def test_odd_but_valid_spellings_decode_as_the_model_reads_them(document: JSON) -> None:
+    """What the FHIR model accepts in another spelling gives what its own JSON gives."""
+    assert_read_as_the_model_reads(document)
+
+
+def test_a_boolean_spelt_as_text_is_read_as_the_model_reads_it() -> None:
+    """The model takes "true" for true; so does the adapter, as before."""
+    contact = only(decode(_with_preference("true")), "referral.requested").data["contact"]
+    assert contact["do_not_contact"] is True
+
+
+def test_an_attachment_in_base64_with_spaces_is_a_note() -> None:
+    """The model reads base64 with whitespace; the note arrives whole."""
+    data = only(decode(_with_note_attachment("QXQgdGhl IHNoZWx0ZXIu")), "referral.requested").data
+    assert data["narrative"].endswith("At the shelter.")
+
+
+def test_an_empty_list_is_no_element_at_all() -> None:
+    """An empty note list reads as no note, as the model drops it."""
+    bundle = referral_bundle()
+    del bundle["entry"][4]["resource"]["note"]
+    without = only(decode(bundle), "referral.requested")
+    empty = only(decode(_with_empty(4, "note")), "referral.requested")
+    assert (empty.id, empty.data) == (without.id, without.data)
 
 
 def test_event_ids_differ_by_sender_and_version() -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic_core import to_jsonable_python
 
 from hub.adapters import AdapterContext
-from hub.adapters.fhir import FhirAdapter, FhirVersion
+from hub.adapters.fhir import FhirAdapter, FhirVersion, read_document
 from hub.contracts import (
     AgencyKind,
     CloudEvent,
@@ -376,3 +376,75 @@ def test_mutated_referral_documents_give_an_adapter_error_or_valid_events(
     """Valid documents with elements removed or replaced fail cleanly, or still decode."""
     document, version = sample
     assert_only_adapter_errors(json.dumps(document).encode(), version)
+
+
+# --- spellings: bytes read as sent give what the model's own JSON gives ---
+
+#: Spellings of one UTC instant that FHIR's dateTime and instant both accept.
+UTC_SPELLINGS = [
+    "2026-03-15T10:00:00Z",
+    "2026-03-15T10:00:00+00:00",
+    "2026-03-15T10:00:00-00:00",
+    "2026-03-15T10:00:00.000Z",
+    "2026-03-15T10:00:00.0000001Z",
+]
+#: Elements that repeat somewhere in the samples' resources.
+REPEATING = ["identifier", "note", "extension", "category", "performer", "basedOn", "telecom"]
+#: Elements that hold a date or an instant somewhere in the samples' resources.
+DATED = ["authoredOn", "lastModified", "birthDate", "start", "end", "timestamp", "valueDateTime"]
+
+
+@st.composite
+def respelled_samples(draw: st.DrawFn) -> tuple[Any, str]:
+    """A sample with elements written as the model accepts but does not write them."""
+    document, version = draw(st.sampled_from(SAMPLES))
+    document = copy.deepcopy(document)
+    for _ in range(draw(st.integers(1, 3))):
+        slots = _slots(document)
+        container, key = draw(st.sampled_from(slots))
+        value = container[key]
+        objects = [node for node, _ in slots if isinstance(node, dict)]
+        choice = draw(st.integers(0, 5))
+        if choice == 0 and isinstance(value, str) and value[:4].isdigit():
+            container[key] = draw(st.sampled_from(UTC_SPELLINGS))
+        elif choice == 1 and isinstance(value, dict | list):
+            container[key] = json.dumps(value)
+        elif choice == 2 and objects:
+            draw(st.sampled_from(objects))[draw(st.sampled_from(REPEATING))] = []
+        elif choice == 3 and objects:
+            meta = {"lastUpdated": draw(st.sampled_from([*UTC_SPELLINGS, 0, 1773568800]))}
+            draw(st.sampled_from(objects))["meta"] = meta
+        elif choice == 4 and objects:
+            stamp = draw(st.sampled_from([*UTC_SPELLINGS, 1773568800, 20260315]))
+            draw(st.sampled_from(objects))[draw(st.sampled_from(DATED))] = stamp
+        elif isinstance(value, bool):
+            container[key] = draw(st.sampled_from(["true", "false", 1, 0, "yes", "off"]))
+        elif isinstance(container, dict):
+            container[key] = None
+    return document, version
+
+
+def decoded(native: Any, version: str) -> Any:
+    adapter = FhirAdapter(
+        AdapterContext(
+            pseudonym_key=KEY, source=SOURCE, clock=lambda: datetime(2026, 4, 1, tzinfo=UTC)
+        ),
+        fhir_version=FhirVersion(version),
+    )
+    try:
+        return [event.structured() for event in adapter.decode(native)]
+    except AdapterError as exc:
+        return exc.reason, exc.path
+
+
+@PROPERTY
+@given(sample=respelled_samples())
+def test_documents_read_as_sent_decode_as_the_models_json_of_them(
+    sample: tuple[Any, str],
+) -> None:
+    """Bytes, read as the sender spelt them, give the events (or the refusal) a mapping gives."""
+    document, version = sample
+    raw = json.dumps(document).encode()
+    # The mapping, parsed alike (decimals stay Decimal), is read from the model's own JSON.
+    parsed = dict(read_document(raw))
+    assert decoded(raw, version) == decoded(parsed, version)

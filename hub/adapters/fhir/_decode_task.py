@@ -20,6 +20,7 @@ from hub.adapters.fhir._ids import derived_id
 from hub.adapters.fhir._nodes import Node
 from hub.adapters.fhir._references import Resource, identifier_value, literal_id, reference_type
 from hub.adapters.fhir._scope import Scope, codings, concept, text_of
+from hub.adapters.fhir._versions import model_date_time
 from hub.adapters.fhir.mapping import (
     REFERRAL_SYSTEM,
     STATUS_FROM_FHIR,
@@ -90,7 +91,7 @@ def read_task(scope: Scope, task: Resource, notes: list[str]) -> list[CloudEvent
         "note": f"{node.path}.note",
     }
     time = scope.time_of(task, "lastModified", "authoredOn")
-    last_modified = node.text("lastModified")
+    last_modified = model_date_time(node.text("lastModified"))
     events = [
         scope.event(
             ReferralStatusChangedV1,
@@ -137,9 +138,11 @@ def read_patch(scope: Scope, patch: Resource) -> list[CloudEvent]:
         for part in value.children("part"):
             name = part.text("name")
             for key, item in part.data.items():
-                if key.startswith("value"):
+                # A null stands for nothing (the models drop it), so it never
+                # replaces the value an earlier key gave.
+                if key.startswith("value") and item is not None:
                     output["type" if name == "type" else key] = item
-        outputs.append(Node(output, value.path))
+        outputs.append(value.at(output, value.path))
     source = scope.source((None, patch.node, "parameter"))
     outcome = _outcome(scope, patch, outputs, referral_id, source)
     if outcome is None:

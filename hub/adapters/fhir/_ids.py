@@ -22,6 +22,8 @@ _EVENTS = uuid.UUID("0b4f6c3e-7d21-5a8e-b6f0-93c2d14e5a71")
 _RESOURCES = uuid.UUID("5c0d9e2a-41b7-5f63-8a9e-2d7c6b1f0e48")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _MAX_ID = 128
+#: ``json.dumps`` with these options would build a new encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 def event_id(
@@ -38,7 +40,7 @@ def event_id(
 
 def content_hash(data: Mapping[str, Any]) -> str:
     """Stands in for a version when the resource carries no versionId or timestamp."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = _CANONICAL.encode(data)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -16,12 +16,23 @@ from typing import Any
 from hub.adapters.base import NativeInput, UnreadableInput
 from hub.contracts import MAX_EVENT_BYTES
 
-__all__ = ["MAX_DEPTH", "MAX_INPUT_BYTES", "read_document"]
+__all__ = ["MAX_DEPTH", "MAX_INPUT_BYTES", "JsonDocument", "read_document"]
 
 MAX_INPUT_BYTES = MAX_EVENT_BYTES
 #: Real FHIR resources nest about a dozen levels (extensions inside extensions a
 #: few more); anything much deeper is an attack or a mistake.
 MAX_DEPTH = 64
+#: A tuple, not ``dict | list``: isinstance checks a tuple faster than a union.
+_CONTAINERS = (dict, list)
+
+
+class JsonDocument(dict[str, Any]):
+    """A document :func:`read_document` parsed from JSON text itself.
+
+    Every object in it is a dict, every array a list, every scalar a str, int,
+    Decimal, bool or None: nothing a caller's own mapping might hold (dates,
+    enums, model instances). The decoder relies on that to read it as it is.
+    """
 
 
 def read_document(native: NativeInput) -> dict[str, Any]:
@@ -30,17 +41,17 @@ def read_document(native: NativeInput) -> dict[str, Any]:
         raw = bytes(native)
         if len(raw) > MAX_INPUT_BYTES:
             raise UnreadableInput(f"the document is over {MAX_INPUT_BYTES} bytes")
-        document = _parse(raw)
-    elif isinstance(native, Mapping):
-        document = native
-    else:
+        parsed = _parse(raw)
+        if not isinstance(parsed, dict):
+            raise UnreadableInput("a FHIR resource is a JSON object")
+        _check_json_depth(parsed)
+        return JsonDocument(parsed)
+    if not isinstance(native, Mapping):
         raise UnreadableInput(f"expected bytes or a JSON object, not {type(native).__name__}")
-    if not isinstance(document, Mapping):
-        raise UnreadableInput("a FHIR resource is a JSON object")
-    _check_depth(document)
-    if isinstance(native, Mapping) and _size(document) > MAX_INPUT_BYTES:
+    _check_depth(native)
+    if _size(native) > MAX_INPUT_BYTES:
         raise UnreadableInput(f"the document is over {MAX_INPUT_BYTES} bytes")
-    return dict(document)
+    return dict(native)
 
 
 def _reject_constant(name: str) -> object:
@@ -59,6 +70,27 @@ def _parse(raw: bytes) -> object:
         if "digits" in reason:
             reason = "a number has more digits than any FHIR value may"
         raise UnreadableInput(f"not JSON: {reason}") from exc
+
+
+def _check_json_depth(document: dict[str, Any]) -> None:
+    """:func:`_check_depth` for parsed JSON, level by level over containers only.
+
+    The root is level 1 and every value one level below its container, so the
+    document is too deep exactly when a container on level MAX_DEPTH holds anything.
+    """
+    level: list[Any] = [document]
+    for _ in range(MAX_DEPTH - 1):
+        below = [
+            value
+            for node in level
+            for value in (node.values() if isinstance(node, dict) else node)
+            if isinstance(value, _CONTAINERS)
+        ]
+        if not below:
+            return
+        level = below
+    if any(level):
+        raise UnreadableInput(f"the document nests deeper than {MAX_DEPTH} levels")
 
 
 def _check_depth(document: Mapping[str, Any]) -> None:

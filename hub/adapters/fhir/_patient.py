@@ -45,7 +45,7 @@ def subject_of(
         return Subject(_from_identifiers(patient.node, key), patient)
     logical = reference.child("identifier")
     if logical is not None:
-        holder = Node({"identifier": [logical.data]}, reference.path)
+        holder = logical.at({"identifier": [logical.data]}, reference.path)
         return Subject(_from_identifiers(holder, key), None)
     raise reference.fail(
         "the Patient is not in this document and the reference carries no identifier"

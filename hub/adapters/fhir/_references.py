@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from hub.adapters.fhir._nodes import Node
@@ -33,8 +34,9 @@ class Resource:
     #: The Bundle entry it came from, for its ``request`` (method, url).
     entry: Node | None = None
 
-    @property
+    @cached_property
     def id(self) -> str | None:
+        # Cached: resolving every reference asks each resource for its id.
         return self.node.text("id")
 
     @property
@@ -52,7 +54,7 @@ class Resource:
         for index, node in enumerate(self.node.children("contained")):
             kind = node.text("resourceType") or "?"
             path = f"{self.node.path}.contained[{index}]({kind})"
-            yield Resource(Node(node.data, path), kind, container=self)
+            yield Resource(node.at(node.data, path), kind, container=self)
 
     def meta(self, key: str) -> str | None:
         meta = self.node.child("meta")
@@ -67,9 +69,10 @@ class Resources:
     bundle: Node | None = None
 
     @classmethod
-    def of(cls, document: Mapping[str, Any]) -> Resources:
+    def of(cls, document: Mapping[str, Any], *, as_sent: bool = False) -> Resources:
+        """The resources of ``document``, read as sent or as the model writes it (see Node)."""
         root_type = str(document.get("resourceType"))
-        root = Node(document, root_type)
+        root = Node(document, root_type, as_sent=as_sent)
         if root_type != "Bundle":
             return cls((Resource(root, root_type),))
         items = []
@@ -78,9 +81,19 @@ class Resources:
             if resource is None:
                 continue
             kind = resource.text("resourceType") or "?"
-            node = Node(resource.data, f"Bundle.entry[{index}].resource({kind})")
-            items.append(Resource(node, kind, entry.text("fullUrl"), entry=entry))
+            # The path names the type, as the element paths of errors do.
+            resource.path = f"Bundle.entry[{index}].resource({kind})"
+            items.append(Resource(resource, kind, entry.text("fullUrl"), entry=entry))
         return cls(tuple(items), bundle=root)
+
+    @cached_property
+    def _by_full_url(self) -> dict[str, Resource]:
+        """The first resource under each full URL, as a scan in document order finds it."""
+        found: dict[str, Resource] = {}
+        for resource in self.items:
+            if resource.full_url is not None:
+                found.setdefault(resource.full_url, resource)
+        return found
 
     def of_type(self, kind: str) -> list[Resource]:
         return [resource for resource in self.items if resource.type == kind]
@@ -96,9 +109,9 @@ class Resources:
             holder = origin.container or origin
             wanted = target[1:]
             return next((r for r in holder.contained() if r.id == wanted), None)
-        for resource in self.items:
-            if resource.full_url is not None and resource.full_url == target:
-                return resource
+        by_url = self._by_full_url.get(target)
+        if by_url is not None:
+            return by_url
         literal = _LITERAL.search(target)
         if literal is None:
             return None

@@ -17,7 +17,7 @@ from hub.adapters.fhir._ids import content_hash, event_id
 from hub.adapters.fhir._nodes import Node
 from hub.adapters.fhir._patient import Subject, subject_of
 from hub.adapters.fhir._references import Resource, Resources, identifier_value
-from hub.adapters.fhir._versions import FhirVersion
+from hub.adapters.fhir._versions import FhirVersion, model_instant
 from hub.adapters.fhir.mapping import AGENCY_SYSTEM
 from hub.contracts import CloudEvent, new_event
 from hub.contracts.events import EventPayload
@@ -130,7 +130,12 @@ class Scope:
         discriminator: str = "",
         version_key: str | None = None,
     ) -> CloudEvent:
-        """A canonical event; a contract error names the FHIR element it came from."""
+        """A canonical event; a contract error names the FHIR element it came from.
+
+        Its id hashes the resource's version (``meta.versionId``, else
+        ``meta.lastUpdated``, else ``version_key``), so a timestamp counts in
+        the models' spelling of it: ``+00:00`` and ``Z`` are the same version.
+        """
         contract = self.context.registry.get(model.event_type, model.version)
         clean = {key: value for key, value in data.items() if value is not None}
         try:
@@ -142,7 +147,7 @@ class Scope:
         key = (resource.id and f"{resource.type}/{resource.id}") or resource.full_url or ""
         version = (
             resource.meta("versionId")
-            or resource.meta("lastUpdated")
+            or model_instant(resource.meta("lastUpdated"))
             or version_key
             or content_hash(payload.model_dump(mode="json"))
         )

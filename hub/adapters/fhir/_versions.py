@@ -16,14 +16,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
+from hub.adapters.fhir._nodes import OBJECT_TYPES
 from hub.errors import AdapterError
 
-__all__ = ["FhirVersion", "detect_version", "validate_resource"]
+__all__ = [
+    "CheckedResource",
+    "FhirVersion",
+    "check_resource",
+    "detect",
+    "detect_version",
+    "model_date_time",
+    "model_instant",
+]
 
 
 class FhirVersion(StrEnum):
@@ -75,54 +87,133 @@ _TELLS: tuple[tuple[str, str, FhirVersion], ...] = (
     ("Communication", "payload.contentCodeableConcept", FhirVersion.R5),
 )
 
+#: ``_TELLS`` by resource type, element paths split: detection looks up, not scans.
+_TELLS_BY_TYPE: Mapping[str, tuple[tuple[tuple[str, ...], FhirVersion], ...]] = {
+    kind: tuple((tuple(e.split(".")), v) for t, e, v in _TELLS if t == kind)
+    for kind in {t for t, _, _ in _TELLS}
+}
+
 _WHITESPACE = re.compile(r"\s+")
+#: What the models raise on a document they refuse: pydantic's error, and what
+#: fhir.resources raises for unknown resource types and odd shapes that its
+#: validators do not anticipate; none may cross the port.
+_MODEL_FAILURES = (ValidationError, KeyError, ValueError, TypeError, AttributeError, RecursionError)
+
+
+@dataclass(frozen=True, eq=False)
+class CheckedResource:
+    """A document the fhir.resources model of ``version`` accepted, with that model."""
+
+    document: Mapping[str, Any] = field(repr=False)
+    version: FhirVersion
+    model: Any = field(repr=False)
+
+    def normalised(self) -> dict[str, Any]:
+        """The document as the model writes it back, every value in the model's spelling.
+
+        That spelling differs from what a sender may write only in details
+        (``+00:00`` becomes ``Z``, ``"true"`` a boolean, empty lists vanish...).
+        """
+        try:
+            dumped = self.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        except _MODEL_FAILURES as exc:
+            raise _refusal(exc, self.document, self.version) from exc
+        if not isinstance(dumped, dict):
+            root = str(self.document.get("resourceType"))
+            raise AdapterError("the FHIR model returned no object", path=root)
+        return dumped
 
 
 def detect_version(document: Mapping[str, Any], declared: FhirVersion | None) -> FhirVersion:
     """The FHIR version ``document`` is written in (see the module docstring)."""
+    return detect(document, declared)[0]
+
+
+def detect(
+    document: Mapping[str, Any], declared: FhirVersion | None
+) -> tuple[FhirVersion, CheckedResource | None]:
+    """The version, and the document checked against it when telling took a check."""
     if declared is not None:
-        return declared
-    profiled = {version for version in _profile_versions(document)}
-    if len(profiled) == 1:
-        return profiled.pop()
+        return declared, None
+    profiled: set[FhirVersion] = set()
     votes = {FhirVersion.R4: 0, FhirVersion.R5: 0}
     for resource in _resources(document):
-        for resource_type, element, version in _TELLS:
-            if resource.get("resourceType") == resource_type and _present(resource, element):
+        if "meta" in resource:
+            profiled.update(_profile_versions(resource))
+        kind = resource.get("resourceType")
+        tells = _TELLS_BY_TYPE.get(kind) if isinstance(kind, str) else None
+        for element, version in tells or ():
+            if _present(resource, element):
                 votes[version] += 1
+    if len(profiled) == 1:
+        return profiled.pop(), None
     if votes[FhirVersion.R4] != votes[FhirVersion.R5]:
-        return max(votes, key=votes.__getitem__)
-    accepted = [version for version in FhirVersion if _accepts(document, version)]
+        return max(votes, key=votes.__getitem__), None
+    accepted: dict[FhirVersion, CheckedResource] = {}
+    for version in FhirVersion:
+        try:
+            accepted[version] = check_resource(document, version)
+        except AdapterError:
+            continue
+    if len(accepted) == 1:
+        return next(iter(accepted.items()))
     # Both or neither: R4 is what hospital systems overwhelmingly speak.
-    return accepted[0] if len(accepted) == 1 else FhirVersion.R4
+    return FhirVersion.R4, accepted.get(FhirVersion.R4)
 
 
-def validate_resource(document: Mapping[str, Any], version: FhirVersion) -> dict[str, Any]:
-    """The document as the fhir.resources model of ``version`` normalises it.
+def check_resource(document: Mapping[str, Any], version: FhirVersion) -> CheckedResource:
+    """``document`` checked against the fhir.resources model of ``version``.
 
     Raises AdapterError naming the first offending element.
     """
-    root = str(document.get("resourceType"))
     try:
-        model = _model_class(root, version)
-        instance = model.model_validate(document)
-        dumped = instance.model_dump(mode="json", by_alias=True, exclude_none=True)
-    except ValidationError as exc:
+        model = _model_class(str(document.get("resourceType")), version).model_validate(document)
+    except _MODEL_FAILURES as exc:
+        raise _refusal(exc, document, version) from exc
+    return CheckedResource(document, version, model)
+
+
+def model_instant(text: str | None) -> str | None:
+    """An ``instant`` spelt as the models write it back (see ``normalised``)."""
+    return _as_written(text, "instant")
+
+
+def model_date_time(text: str | None) -> str | None:
+    """A ``dateTime`` spelt as the models write it back (see ``normalised``)."""
+    return _as_written(text, "dateTime")
+
+
+def _as_written(text: str | None, kind: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        value = _primitive(kind).validate_python(text)
+    except ValidationError:
+        # Only values the models accepted come here; anything else stays as sent.
+        return text
+    written = to_jsonable_python(value)
+    return written if isinstance(written, str) else text
+
+
+@cache
+def _primitive(kind: str) -> TypeAdapter[Any]:
+    # The same types the models declare (R4B's and R5's are one and the same).
+    from fhir.resources.fhirtypes import DateTimeType, InstantType
+
+    return TypeAdapter(InstantType if kind == "instant" else DateTimeType)
+
+
+def _refusal(exc: Exception, document: Mapping[str, Any], version: FhirVersion) -> AdapterError:
+    root = str(document.get("resourceType"))
+    if isinstance(exc, ValidationError):
         error = exc.errors(include_url=False)[0]
         path = _element_path(document, error["loc"])
         message = _WHITESPACE.sub(" ", str(error["msg"])).strip()[:300]
-        raise AdapterError(f"not valid FHIR {version.value.upper()}: {message}", path=path) from exc
-    except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
-        # fhir.resources raises these for unknown resource types and odd shapes
-        # that its validators do not anticipate; none may cross the port.
-        raise AdapterError(
-            f"not valid FHIR {version.value.upper()}: {type(exc).__name__}", path=root
-        ) from exc
-    if not isinstance(dumped, dict):
-        raise AdapterError("the FHIR model returned no object", path=root)
-    return dumped
+        return AdapterError(f"not valid FHIR {version.value.upper()}: {message}", path=path)
+    return AdapterError(f"not valid FHIR {version.value.upper()}: {type(exc).__name__}", path=root)
 
 
+@cache
 def _model_class(resource_type: str, version: FhirVersion) -> Any:
     if version is FhirVersion.R5:
         from fhir.resources import get_fhir_model_class as r5_model
@@ -133,41 +224,34 @@ def _model_class(resource_type: str, version: FhirVersion) -> Any:
     return r4b_model(resource_type)
 
 
-def _accepts(document: Mapping[str, Any], version: FhirVersion) -> bool:
-    try:
-        validate_resource(document, version)
-    except AdapterError:
-        return False
-    return True
-
-
 def _resources(document: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     yield document
     entries = document.get("entry")
     if isinstance(entries, list):
         for entry in entries:
-            resource = entry.get("resource") if isinstance(entry, Mapping) else None
-            if isinstance(resource, Mapping):
+            resource = entry.get("resource") if isinstance(entry, OBJECT_TYPES) else None
+            if isinstance(resource, OBJECT_TYPES):
                 yield resource
 
 
-def _profile_versions(document: Mapping[str, Any]) -> Iterator[FhirVersion]:
-    for resource in _resources(document):
-        meta = resource.get("meta")
-        profiles = meta.get("profile") if isinstance(meta, Mapping) else None
-        for profile in profiles if isinstance(profiles, list) else []:
-            for prefix, version in _PROFILE_VERSIONS:
-                if isinstance(profile, str) and profile.startswith(prefix):
-                    yield version
+def _profile_versions(resource: Mapping[str, Any]) -> Iterator[FhirVersion]:
+    meta = resource.get("meta")
+    profiles = meta.get("profile") if isinstance(meta, Mapping) else None
+    for profile in profiles if isinstance(profiles, list) else []:
+        for prefix, version in _PROFILE_VERSIONS:
+            if isinstance(profile, str) and profile.startswith(prefix):
+                yield version
 
 
-def _present(resource: Mapping[str, Any], element: str) -> bool:
+def _present(resource: Mapping[str, Any], element: tuple[str, ...]) -> bool:
+    if len(element) == 1:
+        return element[0] in resource
     nodes: list[object] = [resource]
-    for name in element.split("."):
+    for name in element:
         found: list[object] = []
         for node in nodes:
             items = node if isinstance(node, list) else [node]
-            found.extend(item[name] for item in items if isinstance(item, Mapping) and name in item)
+            found.extend(i[name] for i in items if isinstance(i, OBJECT_TYPES) and name in i)
         nodes = found
     return bool(nodes)
 

@@ -22,7 +22,6 @@ order the hub must accept them: consents, new referrals, then updates.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,10 +29,11 @@ from hub.adapters.base import AdapterContext, UnreadableInput
 from hub.adapters.fhir._decode_consent import ConsentBook
 from hub.adapters.fhir._decode_referral import ReferralUnit, read_referral
 from hub.adapters.fhir._decode_task import read_patch, read_task
-from hub.adapters.fhir._nodes import Node
+from hub.adapters.fhir._nodes import OBJECT_TYPES, Node
+from hub.adapters.fhir._parsing import JsonDocument
 from hub.adapters.fhir._references import Resource, Resources, identifier_value
 from hub.adapters.fhir._scope import Scope
-from hub.adapters.fhir._versions import FhirVersion, detect_version, validate_resource
+from hub.adapters.fhir._versions import FhirVersion, check_resource, detect
 from hub.adapters.fhir.mapping import REFERRAL_SYSTEM
 from hub.contracts import CloudEvent
 from hub.errors import AdapterError
@@ -65,8 +65,27 @@ def decode_document(
 ) -> list[CloudEvent]:
     """Canonical events for one FHIR document, or AdapterError naming the element."""
     _check_shape(document)
-    version = detect_version(document, declared)
-    resources = Resources.of(validate_resource(document, version))
+    version, checked = detect(document, declared)
+    if checked is None:
+        checked = check_resource(document, version)
+    if isinstance(document, JsonDocument):
+        # JSON the model accepted differs from the model's own JSON of it
+        # (normalised()) in spelling only, and reading as sent refuses every
+        # value not in the model's spelling (see Node) or respells it
+        # (timestamps as version keys). So whatever reads as sent reads as the
+        # model's JSON would, without writing the whole model back, which
+        # costs more than checking it did.
+        try:
+            return _events(document, version, context, as_sent=True)
+        except AdapterError:
+            pass  # refused as spelt: the model's spelling decides, as it always did
+    return _events(checked.normalised(), version, context, as_sent=False)
+
+
+def _events(
+    document: Mapping[str, Any], version: FhirVersion, context: AdapterContext, *, as_sent: bool
+) -> list[CloudEvent]:
+    resources = Resources.of(document, as_sent=as_sent)
     scope = Scope(resources, version, context, _header(resources))
     return _Decoding(scope).events()
 
@@ -96,8 +115,8 @@ def _check_shape(document: Mapping[str, Any]) -> None:
         raise AdapterError("the Bundle has no entries", path="Bundle.entry")
     for index, entry in enumerate(entries):
         path = f"Bundle.entry[{index}]"
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping):
+        resource = entry.get("resource") if isinstance(entry, OBJECT_TYPES) else None
+        if not isinstance(resource, OBJECT_TYPES):
             raise AdapterError("carries no resource; only entries with one are read", path=path)
         entry_type = resource.get("resourceType")
         if not isinstance(entry_type, str) or entry_type not in ENTRY_TYPES:
@@ -108,7 +127,7 @@ def _check_shape(document: Mapping[str, Any]) -> None:
                 "a MessageHeader comes first, in a message Bundle", path=f"{path}.resource"
             )
         request = entry.get("request")
-        method = request.get("method") if isinstance(request, Mapping) else None
+        method = request.get("method") if isinstance(request, OBJECT_TYPES) else None
         if entry_type == "Parameters" and method != "PATCH":
             raise AdapterError(
                 "unsupported resource type (Parameters is read only as a PATCH body)",
@@ -275,7 +294,8 @@ def _attachment_text(attachment: Node) -> str:
         raise attachment.fail("only text/plain attachments with inline data are carried")
     try:
         return base64.b64decode(data, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
+        # binascii.Error, and ValueError for a character past ASCII.
         raise attachment.fail("the data is not base64 of UTF-8 text", "data") from exc
 
 

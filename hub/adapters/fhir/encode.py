@@ -34,7 +34,7 @@ from hub.adapters.fhir._encode_parts import (
     patient,
     referral_focus,
 )
-from hub.adapters.fhir._versions import FhirVersion, validate_resource
+from hub.adapters.fhir._versions import FhirVersion, check_resource
 from hub.adapters.fhir.mapping import (
     AGENCY_SYSTEM,
     CONSENT_SYSTEM,
@@ -135,7 +135,7 @@ def encode_event(
         "timestamp": format_instant(event.time),
         "entry": entries.items,
     }
-    validate_resource(bundle, version)
+    check_resource(bundle, version)
     return bundle
 
 
