@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.errors import StoreError
 
-__all__ = ["chunked", "insert_many_or_ignore", "insert_or_ignore", "upsert"]
+__all__ = ["chunked", "insert_many_or_ignore", "insert_or_ignore", "upsert", "upsert_many"]
 
 _T = TypeVar("_T")
 
@@ -110,8 +110,22 @@ def upsert(
     update: Sequence[str],
 ) -> None:
     """Insert ``values``, or overwrite the ``update`` columns of the existing row."""
+    upsert_many(conn, table, [values], conflict_on=conflict_on, update=update)
+
+
+def upsert_many(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict_on: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """:func:`upsert` for each of ``rows``, sent as one batch; two rows must not share a key."""
+    if not rows:
+        return
     stmt = _upsert(conn.dialect.name, table, tuple(conflict_on), tuple(update))
-    conn.execute(stmt, dict(values))
+    conn.execute(stmt, [dict(row) for row in rows])
 
 
 @cache

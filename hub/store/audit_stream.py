@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from hub.store._errors import translating
-from hub.store._sql import upsert
+from hub.store._sql import chunked, upsert_many
 from hub.store.audit import AuditEntryRow, _entry
 from hub.store.schema import audit_entries, audit_stream_heads
 
@@ -37,16 +37,19 @@ def unpublished(conn: Connection, limit: int) -> list[AuditEntryRow]:
 @translating
 def advance(conn: Connection, heads: Mapping[str, int], at: datetime) -> None:
     """Move each chain's watermark forward to ``heads[chain]``; never backwards."""
-    for chain_id, seq in heads.items():
-        current = conn.execute(
-            select(audit_stream_heads.c.seq).where(and_(audit_stream_heads.c.chain_id == chain_id))
-        ).scalar_one_or_none()
-        if current is not None and int(current) >= seq:
-            continue
-        upsert(
-            conn,
-            audit_stream_heads,
-            {"chain_id": chain_id, "seq": seq, "published_at": at},
-            conflict_on=["chain_id"],
-            update=["seq", "published_at"],
+    current: dict[str, int] = {}
+    for chunk in chunked(sorted(heads)):
+        result = conn.execute(
+            select(audit_stream_heads.c.chain_id, audit_stream_heads.c.seq).where(
+                audit_stream_heads.c.chain_id.in_(chunk)
+            )
         )
+        current.update((str(chain_id), int(seq)) for chain_id, seq in result)
+    rows = [
+        {"chain_id": chain_id, "seq": seq, "published_at": at}
+        for chain_id, seq in sorted(heads.items())
+        if current.get(chain_id, 0) < seq
+    ]
+    upsert_many(
+        conn, audit_stream_heads, rows, conflict_on=["chain_id"], update=["seq", "published_at"]
+    )
