@@ -2,10 +2,11 @@
 
 Every decision the hub makes is an entry appended to a hash chain (one per
 referral, one per free-standing consent, one for the hub), in the same
-transaction as the decision's effect. Signed checkpoints over all chain heads
-make removed chains and cut tails detectable too. Auditors verify the log,
-replay it, and check every disclosure against the consent in force at its
-time; erasure destroys a subject's data key and leaves the proof intact::
+transaction as the decision's effect. Signed checkpoints, each over the heads
+of the chains that advanced since the one before, make removed chains and cut
+tails detectable too. Auditors verify the log, replay it, and check every
+disclosure against the consent in force at its time; erasure destroys a
+subject's data key and leaves the proof intact::
 
     recorder = AuditRecorder.from_settings(settings.audit, actor=settings.hub_id)
     with store.transaction() as conn:
@@ -14,11 +15,15 @@ time; erasure destroys a subject's data key and leaves the proof intact::
                         event_id=event.id, referral_id=referral_id, consent_id=consent_id,
                         details=disclosure_details(recipient=agency, disclosed=categories))
 
+    with store.transaction() as conn:  # many entries at once: a few statements in all
+        recorder.record_many(conn, [EntryDraft(AuditAction.DELIVERED, hub_id, now,
+                                               referral_id=r) for r in referral_ids])
+
     with store.transaction() as conn:
         report = verify(conn, public_key)
 """
 
-from hub.audit.chain import AuditRecorder, append_entry, entry_hash
+from hub.audit.chain import AuditRecorder, EntryDraft, append_entry, entry_hash
 from hub.audit.checkpoints import checkpoint_hash, write_checkpoint
 from hub.audit.entries import (
     DISCLOSURE_ACTIONS,
@@ -47,6 +52,7 @@ __all__ = [
     "AuditAction",
     "AuditRecorder",
     "ConsentReport",
+    "EntryDraft",
     "Override",
     "Problem",
     "Signer",

@@ -11,7 +11,8 @@ Deadlocks: a transaction appending to several chains holds several locks,
 and two that share chains and take them in opposite orders can deadlock;
 PostgreSQL breaks that by aborting one with a retriable ``StoreError``. Keep
 concurrent transactions' chains apart (the router's partitions are keyed by
-referral) or take them in sorted order. Checkpoints add no such cycle: one
+referral) or take them in sorted order, as ``AuditRecorder.record_many`` does
+for a batch. Checkpoints add no such cycle: one
 that falls due in the middle of a transaction only *tries* the hub chain's and
 the checkpoint locks, and leaves the checkpoint to the next entry when either
 is busy. (Driver errors here surface as ``StoreError`` at the boundary of the

@@ -7,13 +7,19 @@ itself (:func:`hub.audit.entries.chain_id_for`): workers handling different
 referrals never wait for each other, and one referral's history verifies on its
 own.
 
-``hash = sha256(prev_hash + canonical_json(entry))`` in hex, where the entry's
-canonical JSON covers every stored field except ``hash`` itself, ``chain_id``,
-``seq`` and ``prev_hash`` included. The first entry of a chain has a
-``prev_hash`` of 64 zeros.
+An entry's ``hash`` is the hex SHA-256 of the canonical JSON
+(:mod:`hub.audit._canonical`) of the array::
+
+    ["audit-entry/2", chain_id, seq, entry_id, at, action, actor,
+     event_id, referral_id, consent_id, details, prev_hash]
+
+with ``at`` in microseconds since the Unix epoch, absent ids as ``null`` and
+``details`` as an object. It covers every stored field but ``hash`` itself.
+The first entry of a chain has ``seq`` 1 and a ``prev_hash`` of 64 zeros.
 
 The recorder appends inside the caller's transaction, so a state change and
-the entry that records it commit or roll back together.
+the entries that record it commit or roll back together; a batch of entries
+(:meth:`AuditRecorder.record_many`) costs a few statements, not a few per entry.
 """
 
 from __future__ import annotations
@@ -21,44 +27,125 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Connection
 
-from hub.audit._canonical import GENESIS_HASH, canonical_json, iso_time, sha256_hex
+from hub.audit._canonical import (
+    ENTRY_FORMAT,
+    GENESIS_HASH,
+    canonical_json,
+    canonical_sha256,
+    utc_micros,
+)
 from hub.audit._locks import lock_chain, try_lock_chain, try_lock_checkpoints
 from hub.audit.checkpoints import checkpoint_hash, write_checkpoint
-from hub.audit.entries import HUB_CHAIN, AuditAction, chain_id_for, validate_details
+from hub.audit.entries import HUB_CHAIN, AuditAction, Details, chain_id_for, validate_details
 from hub.audit.signing import Signer
 from hub.config import AuditSettings
 from hub.store import AuditCheckpointRow, AuditEntryRow
 from hub.store import audit as audit_store
 
-__all__ = ["AuditRecorder", "append_entry", "entry_hash", "next_entry"]
+__all__ = [
+    "AuditRecorder",
+    "EntryDraft",
+    "EntryIds",
+    "append_entries",
+    "append_entry",
+    "canonical_entry",
+    "entry_hash",
+    "new_entry_id",
+    "next_entry",
+]
+
+#: Makes the id of each new entry: unique across the whole log, as the store demands.
+EntryIds: TypeAlias = Callable[[], str]
 
 
-def _hashed_fields(row: AuditEntryRow) -> dict[str, Any]:
-    return {
-        "action": row.action,
-        "actor": row.actor,
-        "at": iso_time(row.at),
-        "chain_id": row.chain_id,
-        "consent_id": row.consent_id,
-        "details": row.details,
-        "entry_id": row.entry_id,
-        "event_id": row.event_id,
-        "prev_hash": row.prev_hash,
-        "referral_id": row.referral_id,
-        "seq": row.seq,
-    }
+def new_entry_id() -> str:
+    """A random UUID, the id an entry gets unless a recorder is given another source."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    """An entry to append: what :meth:`AuditRecorder.record` takes as keyword arguments."""
+
+    action: AuditAction
+    actor: str
+    at: datetime
+    event_id: str | None = None
+    referral_id: str | None = None
+    consent_id: str | None = None
+    details: Mapping[str, object] | None = None
+
+
+def _hashed(row: AuditEntryRow) -> tuple[Any, ...]:
+    # A tuple, not a list: JSON writes both as an array, and a tuple is the
+    # cheaper of the two to build for every entry a verifier reads.
+    return (
+        ENTRY_FORMAT,
+        row.chain_id,
+        row.seq,
+        row.entry_id,
+        utc_micros(row.at),
+        row.action,
+        row.actor,
+        row.event_id,
+        row.referral_id,
+        row.consent_id,
+        row.details,
+        row.prev_hash,
+    )
+
+
+def canonical_entry(row: AuditEntryRow) -> bytes:
+    """The bytes ``row``'s hash covers."""
+    return canonical_json(_hashed(row))
 
 
 def entry_hash(row: AuditEntryRow) -> str:
     """The hash ``row`` should carry, computed from its other fields."""
-    return sha256_hex(row.prev_hash.encode("utf-8"), canonical_json(_hashed_fields(row)))
+    return canonical_sha256(_hashed(row))
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A draft that passed the checks, its action and details in stored form."""
+
+    draft: EntryDraft
+    action: str
+    details: Details
+
+
+def _checked(draft: EntryDraft) -> _Checked:
+    """ValueError if ``draft`` is unfit to store: a naive time, an unknown action, unfit details."""
+    utc_micros(draft.at)
+    return _Checked(draft, AuditAction(draft.action).value, validate_details(draft.details))
+
+
+def _following(
+    checked: _Checked, *, chain_id: str, entry_id: str, seq: int, prev_hash: str
+) -> AuditEntryRow:
+    draft = checked.draft
+    row = AuditEntryRow(
+        chain_id=chain_id,
+        seq=seq,
+        entry_id=entry_id,
+        at=draft.at,
+        action=checked.action,
+        actor=draft.actor,
+        event_id=draft.event_id,
+        referral_id=draft.referral_id,
+        consent_id=draft.consent_id,
+        details=checked.details,
+        prev_hash=prev_hash,
+        hash="",
+    )
+    return replace(row, hash=entry_hash(row))
 
 
 def next_entry(
@@ -75,22 +162,46 @@ def next_entry(
     details: Mapping[str, object] | None = None,
 ) -> AuditEntryRow:
     """The entry that follows ``head`` (None: the chain's first), hash included."""
-    iso_time(at)  # refuse a naive time before anything is stored
-    draft = AuditEntryRow(
+    draft = EntryDraft(action, actor, at, event_id, referral_id, consent_id, details)
+    return _following(
+        _checked(draft),
         chain_id=chain_id,
-        seq=head.seq + 1 if head is not None else 1,
         entry_id=entry_id,
-        at=at,
-        action=AuditAction(action).value,
-        actor=actor,
-        event_id=event_id,
-        referral_id=referral_id,
-        consent_id=consent_id,
-        details=validate_details(details),
+        seq=head.seq + 1 if head is not None else 1,
         prev_hash=head.hash if head is not None else GENESIS_HASH,
-        hash="",
     )
-    return replace(draft, hash=entry_hash(draft))
+
+
+def append_entries(
+    conn: Connection, drafts: Sequence[EntryDraft], *, entry_ids: EntryIds = new_entry_id
+) -> list[AuditEntryRow]:
+    """Append each draft to its chain, in order, in the caller's transaction; return the entries.
+
+    The same entries as appending the drafts one by one, in a few statements:
+    every draft is checked before anything is read or locked (ValueError for
+    the first unfit one), each chain is locked once, in sorted order, so two
+    batches sharing chains cannot deadlock on PostgreSQL, the heads are read
+    in one query and the entries stored in one. The locks are held until the
+    transaction ends, so concurrent appends to a chain queue instead of forking it.
+    """
+    if not drafts:
+        return []
+    checked = [_checked(draft) for draft in drafts]
+    chain_ids = [chain_id_for(draft.referral_id, draft.consent_id) for draft in drafts]
+    distinct = sorted(set(chain_ids))
+    for chain_id in distinct:
+        lock_chain(conn, chain_id)
+    heads = audit_store.chain_heads(conn, distinct)
+    rows: list[AuditEntryRow] = []
+    for entry, chain_id in zip(checked, chain_ids, strict=True):
+        seq, prev_hash = heads.get(chain_id, (0, GENESIS_HASH))
+        row = _following(
+            entry, chain_id=chain_id, entry_id=entry_ids(), seq=seq + 1, prev_hash=prev_hash
+        )
+        heads[chain_id] = (row.seq, row.hash)
+        rows.append(row)
+    audit_store.append_entries(conn, rows)
+    return rows
 
 
 def append_entry(
@@ -109,22 +220,8 @@ def append_entry(
     Holds the chain's lock until the transaction ends, so concurrent appends to
     one chain queue instead of forking it.
     """
-    chain_id = chain_id_for(referral_id, consent_id)
-    lock_chain(conn, chain_id)
-    row = next_entry(
-        audit_store.chain_head(conn, chain_id),
-        chain_id=chain_id,
-        entry_id=str(uuid.uuid4()),
-        action=action,
-        actor=actor,
-        at=at,
-        event_id=event_id,
-        referral_id=referral_id,
-        consent_id=consent_id,
-        details=details,
-    )
-    audit_store.append_entry(conn, row)
-    return row
+    draft = EntryDraft(action, actor, at, event_id, referral_id, consent_id, details)
+    return append_entries(conn, [draft])[0]
 
 
 class AuditRecorder:
@@ -133,9 +230,10 @@ class AuditRecorder:
     One recorder is shared by the workers of a process; it is thread-safe. The
     count of entries is kept per recorder, so with several processes a
     checkpoint comes roughly every ``checkpoint_every`` entries of each, and
-    at most once every ``checkpoint_interval_s`` seconds: a checkpoint covers
-    every chain head, so under load its cost is bounded by time, not by volume.
-    ``actor`` names the hub in the entries it makes on its own (checkpoints).
+    at most once every ``checkpoint_interval_s`` seconds, which bounds the
+    checkpoint work under load by time rather than by volume.
+    ``actor`` names the hub in the entries it makes on its own (checkpoints);
+    ``entry_ids`` makes each new entry's id (random UUIDs unless given).
     """
 
     def __init__(
@@ -146,6 +244,7 @@ class AuditRecorder:
         checkpoint_interval_s: float = 0.0,
         actor: str = "hub",
         clock: Callable[[], float] = time.monotonic,
+        entry_ids: EntryIds = new_entry_id,
     ) -> None:
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1")
@@ -153,6 +252,7 @@ class AuditRecorder:
         self._every = checkpoint_every
         self._interval_s = checkpoint_interval_s
         self._clock = clock
+        self._entry_ids = entry_ids
         self._last_checkpoint = float("-inf")
         self._actor = actor
         self._count = 0
@@ -185,29 +285,31 @@ class AuditRecorder:
         details: Mapping[str, object] | None = None,
     ) -> AuditEntryRow:
         """Append an entry in the caller's transaction; ValueError for unfit details."""
-        row = append_entry(
-            conn,
-            action=action,
-            actor=actor,
-            at=at,
-            event_id=event_id,
-            referral_id=referral_id,
-            consent_id=consent_id,
-            details=details,
-        )
-        if self._checkpoint_due():
+        draft = EntryDraft(action, actor, at, event_id, referral_id, consent_id, details)
+        return self.record_many(conn, [draft])[0]
+
+    def record_many(self, conn: Connection, drafts: Sequence[EntryDraft]) -> list[AuditEntryRow]:
+        """Append the drafts in order in the caller's transaction; ValueError for an unfit one.
+
+        The same entries as :meth:`record` for each draft in turn, in a few
+        statements (see :func:`append_entries`), and at most one checkpoint
+        for the whole batch, dated by its newest entry. Nothing is stored when
+        a draft is unfit.
+        """
+        rows = append_entries(conn, drafts, entry_ids=self._entry_ids)
+        if rows and self._checkpoint_due(len(rows)):
             # The caller's transaction may hold chain locks that another
             # transaction waiting on the hub chain needs: waiting here could
             # deadlock, so a busy lock postpones the checkpoint to the next entry.
             if try_lock_chain(conn, HUB_CHAIN) and try_lock_checkpoints(conn):
-                self._write_checkpoint(conn, at)
+                self._write_checkpoint(conn, max(row.at for row in rows))
             else:
                 self._postpone_checkpoint()
-        return row
+        return rows
 
-    def _checkpoint_due(self) -> bool:
+    def _checkpoint_due(self, recorded: int) -> bool:
         with self._lock:
-            self._count += 1
+            self._count += recorded
             if self._count < self._every:
                 return False
             now = self._clock()
@@ -233,11 +335,11 @@ class AuditRecorder:
         # The hub chain's entry binds the checkpoint into the log, so removing
         # the latest checkpoint is caught through the entry.
         row = write_checkpoint(conn, self._signer, at)
-        append_entry(
-            conn,
-            action=AuditAction.CHECKPOINT,
-            actor=self._actor,
-            at=at,
+        note = EntryDraft(
+            AuditAction.CHECKPOINT,
+            self._actor,
+            at,
             details={"checkpoint": row.seq, "hash": checkpoint_hash(row), "key_id": row.key_id},
         )
+        append_entries(conn, [note], entry_ids=self._entry_ids)
         return row

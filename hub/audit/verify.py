@@ -8,20 +8,25 @@ What each kind of tampering looks like to the verifier:
 - a deleted entry leaves a gap in ``seq`` (``entry-missing``);
 - reordered or inserted entries break ``prev_hash`` links (``link-broken``)
   and, since ``seq`` is hashed, their own hashes;
-- a truncated chain ends before the head a checkpoint recorded
-  (``chain-truncated``), and a deleted chain is named by a checkpoint but
-  gone (``chain-missing``);
+- a truncated chain ends before the newest head any checkpoint recorded for
+  it (``chain-truncated``), and a deleted chain is named by a checkpoint but
+  gone (``chain-missing``). Checkpoints are deltas (see
+  :mod:`hub.audit.checkpoints`), so that checkpoint may be one written long
+  before the latest: a chain that stopped advancing is still held to it;
 - a forged or altered checkpoint fails its signature, names heads the chains
-  do not have (``head-mismatch``), or breaks the link of the checkpoint after
-  it (``checkpoint-link``); a removed latest checkpoint is still named by the
-  hub chain's ``checkpoint`` entry (``checkpoint-missing``).
+  do not have (``head-mismatch``), records another hash for an entry than an
+  earlier checkpoint did (``checkpoint-conflict``), or breaks the link of the
+  checkpoint after it (``checkpoint-link``); a removed latest checkpoint is
+  still named by the hub chain's ``checkpoint`` entry (``checkpoint-missing``).
 
 Entries after the latest checkpoint are protected by their links only: until
 the next checkpoint, someone who can write to the database can rewrite or cut
 that tail unnoticed. Checkpoints often, and on shutdown, keep that window small.
 
-Work is linear: chains are read one at a time, and each checkpoint's heads are
-folded into one map keyed by ``(chain, seq)``.
+Work is linear in the size of the log: every checkpoint's heads are folded
+into one map per chain (deltas name each head about once, however many
+checkpoints there are), and the entries are read in one ordered stream, a
+chain at a time.
 """
 
 from __future__ import annotations
@@ -29,14 +34,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection
 
-from hub.audit._canonical import GENESIS_HASH
+from hub.audit._canonical import GENESIS_HASH, sha256_hex
 from hub.audit.chain import entry_hash
-from hub.audit.checkpoints import checkpoint_hash, checkpoint_payload
+from hub.audit.checkpoints import checkpoint_payload
 from hub.audit.entries import HUB_CHAIN, AuditAction, chain_id_for
 from hub.audit.signing import key_id_of, signature_valid
 from hub.store import AuditCheckpointRow, AuditEntryRow
@@ -93,10 +99,8 @@ class VerifyReport:
         return not self.problems
 
 
-@dataclass(frozen=True, slots=True)
-class _Head:
-    digest: str
-    checkpoint: int
+# Stands for "no row seen yet" where None is a value a row may hold.
+_UNSET: object = object()
 
 
 class _Verifier:
@@ -108,9 +112,13 @@ class _Verifier:
         self._progress = progress
         self._every = every
         self._problems: list[Problem] = []
-        # (chain, seq) -> the hash checkpoints recorded for it, and the first that did.
-        self._expected: dict[tuple[str, int], _Head] = {}
-        # chain -> the highest head any checkpoint recorded for it.
+        # chain -> seq -> the hash checkpoints recorded for that entry. Plain
+        # strings and ints: a garbage collector pass skips such maps, and a
+        # verifier holds one per chain.
+        self._expected: dict[str, dict[int, str]] = {}
+        # recorded hash -> the first checkpoint that recorded it.
+        self._recorded_by: dict[str, int] = {}
+        # chain -> the highest head any checkpoint recorded for it, and which did.
         self._named: dict[str, tuple[int, int]] = {}
         self._checkpoint_hashes: dict[int, str] = {}
         self._checkpoint_entries: list[AuditEntryRow] = []
@@ -159,16 +167,19 @@ class _Verifier:
                     checkpoint=row.seq,
                 )
             try:
-                prev_hash = checkpoint_hash(row)
+                payload = checkpoint_payload(
+                    at=row.at, heads=row.heads, prev_hash=row.prev_hash, key_id=row.key_id
+                )
             except _UNREADABLE as exc:
                 self.problem("checkpoint-unreadable", str(exc), checkpoint=row.seq)
-                prev_hash = ""
+                payload = None
+            prev_hash = sha256_hex(payload) if payload is not None else ""
             prev_seq = row.seq
             self._checkpoint_hashes[row.seq] = prev_hash
             signed = bool(row.signature or row.key_id)
             if signed:
                 self._signed += 1
-                self._check_signature(row)
+                self._check_signature(row, payload or b"")
             elif self._key is not None and (seen_signed or index == len(rows) - 1):
                 self.problem(
                     "checkpoint-unsigned",
@@ -179,7 +190,7 @@ class _Verifier:
             seen_signed = seen_signed or signed
             self._fold_heads(row)
 
-    def _check_signature(self, row: AuditCheckpointRow) -> None:
+    def _check_signature(self, row: AuditCheckpointRow, payload: bytes) -> None:
         if self._key is None:
             return
         if row.key_id != self._key_id:
@@ -189,12 +200,6 @@ class _Verifier:
                 checkpoint=row.seq,
             )
             return
-        try:
-            payload = checkpoint_payload(
-                at=row.at, heads=row.heads, prev_hash=row.prev_hash, key_id=row.key_id
-            )
-        except _UNREADABLE:
-            payload = b""
         if not signature_valid(self._key, payload, row.signature):
             self.problem(
                 "checkpoint-signature",
@@ -203,14 +208,19 @@ class _Verifier:
             )
 
     def _fold_heads(self, row: AuditCheckpointRow) -> None:
+        # Checkpoints are deltas, so each chain's heads are spread over many
+        # of them: fold them all, and keep the highest for the truncation check.
         for chain_id, (seq, digest) in row.heads.items():
-            known = self._expected.get((chain_id, seq))
+            recorded = self._expected.setdefault(chain_id, {})
+            known = recorded.get(seq)
             if known is None:
-                self._expected[(chain_id, seq)] = _Head(digest, row.seq)
-            elif known.digest != digest:
+                recorded[seq] = digest
+                self._recorded_by.setdefault(digest, row.seq)
+            elif known != digest:
                 self.problem(
                     "checkpoint-conflict",
-                    f"records another hash for this entry than checkpoint {known.checkpoint}",
+                    "records another hash for this entry than checkpoint "
+                    f"{self._recorded_by[known]}",
                     checkpoint=row.seq,
                     chain_id=chain_id,
                     seq=seq,
@@ -221,17 +231,53 @@ class _Verifier:
     # -- chains ------------------------------------------------------------
 
     def chain(self, chain_id: str, rows: Iterable[AuditEntryRow]) -> None:
+        """Check one chain's entries, given in seq order.
+
+        The hot loop of verification: per entry it only compares, hashes and
+        looks up; anything found wrong is described by the slower helpers.
+        """
+        recorded = self._expected.pop(chain_id, None)
+        notes_checkpoints = chain_id == HUB_CHAIN
+        count = self._entries
+        report_at = count - count % self._every + self._every if self._progress else -1
+        referral_id: object = _UNSET
+        consent_id: object = _UNSET
+        owned = True
         expected_seq, prev_hash = 1, GENESIS_HASH
         for row in rows:
-            self._entry(row, expected_seq, prev_hash)
-            expected_seq, prev_hash = row.seq + 1, row.hash
+            seq = row.seq
+            if seq != expected_seq or row.prev_hash != prev_hash:
+                self._link_problem(row, expected_seq, prev_hash)
+            try:
+                altered = entry_hash(row) != row.hash
+            except _UNREADABLE:
+                altered = True
+            if altered:
+                self.entry_problem(row, "entry-altered", "hash mismatch: the entry was edited")
+            # A chain's entries mostly share their ids; work out the chain they
+            # belong to only when the ids change.
+            if row.referral_id != referral_id or row.consent_id != consent_id:
+                referral_id, consent_id = row.referral_id, row.consent_id
+                owned = chain_id_for(row.referral_id, row.consent_id) == chain_id
+            if not owned:
+                self.entry_problem(
+                    row, "wrong-chain", "its referral or consent id does not belong to this chain"
+                )
+            if recorded:
+                head = recorded.pop(seq, None)
+                if head is not None and head != row.hash:
+                    self._head_mismatch(row, head)
+            if notes_checkpoints and row.action == AuditAction.CHECKPOINT:
+                self._checkpoint_entries.append(row)
+            expected_seq, prev_hash = seq + 1, row.hash
+            count += 1
+            if count == report_at:
+                self._report_progress(count)
+                report_at += self._every
+        self._entries = count
         self._last_seq[chain_id] = expected_seq - 1
 
-    def unreadable(self, chain_id: str, exc: Exception) -> None:
-        self._unreadable.add(chain_id)
-        self.problem("unreadable", f"its entries cannot be read back: {exc}", chain_id=chain_id)
-
-    def _entry(self, row: AuditEntryRow, expected_seq: int, prev_hash: str) -> None:
+    def _link_problem(self, row: AuditEntryRow, expected_seq: int, prev_hash: str) -> None:
         if row.seq > expected_seq:
             missing = (
                 f"seq {expected_seq}"
@@ -250,30 +296,24 @@ class _Verifier:
                 "prev_hash is not the previous entry's hash: entries were reordered, "
                 "replaced or inserted",
             )
-        try:
-            altered = entry_hash(row) != row.hash
-        except _UNREADABLE:
-            altered = True
-        if altered:
-            self.entry_problem(row, "entry-altered", "hash mismatch: the entry was edited")
-        if chain_id_for(row.referral_id, row.consent_id) != row.chain_id:
-            self.entry_problem(
-                row, "wrong-chain", "its referral or consent id does not belong to this chain"
-            )
-        head = self._expected.pop((row.chain_id, row.seq), None)
-        if head is not None and head.digest != row.hash:
-            self.entry_problem(
-                row,
-                "head-mismatch",
-                f"differs from the entry checkpoint {head.checkpoint} recorded: the chain "
-                "was rewritten, or the checkpoint forged",
-                checkpoint=head.checkpoint,
-            )
-        if row.chain_id == HUB_CHAIN and row.action == AuditAction.CHECKPOINT:
-            self._checkpoint_entries.append(row)
-        self._entries += 1
-        if self._progress is not None and self._entries % self._every == 0:
-            self._progress(self._entries)
+
+    def _head_mismatch(self, row: AuditEntryRow, recorded: str) -> None:
+        checkpoint = self._recorded_by[recorded]
+        self.entry_problem(
+            row,
+            "head-mismatch",
+            f"differs from the entry checkpoint {checkpoint} recorded: the chain "
+            "was rewritten, or the checkpoint forged",
+            checkpoint=checkpoint,
+        )
+
+    def _report_progress(self, count: int) -> None:
+        if self._progress is not None:
+            self._progress(count)
+
+    def unreadable(self, chain_id: str, exc: Exception) -> None:
+        self._unreadable.add(chain_id)
+        self.problem("unreadable", f"its entries cannot be read back: {exc}", chain_id=chain_id)
 
     # -- the end -------------------------------------------------------------
 
@@ -340,8 +380,8 @@ def verify(
 ) -> VerifyReport:
     """Check the stored log; with ``public_key``, check checkpoint signatures too.
 
-    Chains are read one at a time in chain order, so memory holds one chain
-    and the checkpoints' heads, not the whole log.
+    The entries are read in one streamed query in chain order, so memory
+    holds one chain and the checkpoints' heads, not the whole log.
     """
     verifier = _Verifier(public_key, progress, progress_every)
     try:
@@ -350,19 +390,52 @@ def verify(
         verifier.problem("checkpoint-unreadable", f"checkpoints cannot be read back: {exc}")
         checkpoints = []
     verifier.checkpoints(checkpoints)
-    try:
-        chain_ids = sorted(audit_store.all_chain_heads(conn))
-    except _UNREADABLE as exc:
-        verifier.problem("unreadable", f"the chains cannot be listed: {exc}")
-        chain_ids = []
-    for chain_id in chain_ids:
+    after: str | None = None
+    while True:
+        after, finished = _verify_streamed(conn, verifier, after)
+        if finished:
+            break
+        # A row could not be read back; the stream cannot say whose, so read
+        # chains one by one until the culprit, then stream on after it.
+        after = _verify_one_by_one(conn, verifier, after)
+        if after is None:
+            break
+    return verifier.report()
+
+
+def _verify_streamed(
+    conn: Connection, verifier: _Verifier, after: str | None
+) -> tuple[str | None, bool]:
+    """Verify the chains after ``after`` from one stream: (the last one verified, stream ended)."""
+    chains = audit_store.stream_chains(conn, after=after)
+    while True:
+        try:
+            chain_id, rows = next(chains)
+        except StopIteration:
+            return after, True
+        except _UNREADABLE:
+            return after, False
+        verifier.chain(chain_id, rows)
+        after = chain_id
+
+
+def _verify_one_by_one(conn: Connection, verifier: _Verifier, after: str | None) -> str | None:
+    """Verify the chains after ``after``, each read alone, up to the first unreadable one.
+
+    Returns that chain's id, or None when every remaining chain could be read.
+    """
+    while (chain_id := audit_store.next_chain_id(conn, after)) is not None:
         try:
             rows = audit_store.entries(conn, chain_id=chain_id)
         except _UNREADABLE as exc:
             verifier.unreadable(chain_id, exc)
-            continue
+            return chain_id
         verifier.chain(chain_id, rows)
-    return verifier.report()
+        after = chain_id
+    return None
+
+
+_BY_SEQ = attrgetter("seq")
 
 
 def verify_log(
@@ -373,9 +446,11 @@ def verify_log(
     """Check a log held in memory: entries in any order, checkpoints oldest first."""
     verifier = _Verifier(public_key, None, 1)
     verifier.checkpoints(checkpoints)
-    chains: dict[str, list[AuditEntryRow]] = defaultdict(list)
+    chains: defaultdict[str, list[AuditEntryRow]] = defaultdict(list)
     for row in entries:
         chains[row.chain_id].append(row)
     for chain_id in sorted(chains):
-        verifier.chain(chain_id, sorted(chains[chain_id], key=lambda row: row.seq))
+        rows = chains[chain_id]
+        rows.sort(key=_BY_SEQ)
+        verifier.chain(chain_id, rows)
     return verifier.report()

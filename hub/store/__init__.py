@@ -2,7 +2,8 @@
 
 Built on SQLAlchemy Core. :class:`Store` owns the engine and hands out
 transactions; the repositories are modules of plain functions that take the
-transaction's ``Connection`` first and return frozen dataclasses::
+transaction's ``Connection`` first and return dataclasses (frozen, but for the
+audit entries a verifier builds by the million)::
 
     from hub.store import Store, outbox, processed
 

@@ -19,7 +19,7 @@ from hub.audit import (
     public_key_b64,
     write_checkpoint,
 )
-from hub.audit.checkpoints import checkpoint_payload
+from hub.audit.checkpoints import advanced_heads, checkpoint_payload
 from hub.audit.signing import signature_valid
 from hub.config import AuditSettings
 from hub.errors import ConfigError
@@ -63,25 +63,70 @@ def test_signer_from_settings() -> None:
     assert recorder.signer is None
 
 
-def test_checkpoints_cover_all_heads_and_link(
+def test_checkpoints_record_the_chains_that_advanced_and_link(
     store: Store, recorder: AuditRecorder, signer: Signer
 ) -> None:
-    """Each checkpoint holds every chain head, the previous checkpoint's hash, and a signature."""
+    """The first checkpoint holds every head, each later one the chains that advanced since."""
     with store.transaction() as conn:
         a = recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(0), referral_id="a")
         b = recorder.record(conn, action=AuditAction.ERASED, actor="h", at=at(0))
         first = write_checkpoint(conn, signer, at(1))
+        c = recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(1), referral_id="c")
+        a2 = recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(1), referral_id="a")
         second = write_checkpoint(conn, signer, at(2))
+        third = write_checkpoint(conn, signer, at(3))
     assert first.heads == {"referral:a": (1, a.hash), "hub": (1, b.hash)}
+    assert second.heads == {"referral:a": (2, a2.hash), "referral:c": (1, c.hash)}
+    assert third.heads == {}
     assert first.prev_hash == "0" * 64
-    assert second.prev_hash == checkpoint_hash(first)
+    assert (second.prev_hash, third.prev_hash) == (checkpoint_hash(first), checkpoint_hash(second))
     payload = checkpoint_payload(
         at=first.at, heads=first.heads, prev_hash=first.prev_hash, key_id=signer.key_id
     )
-    assert payload.startswith(b'{"at":"2026-03-01T09:01:00.123456+00:00","heads":{"hub":[1,')
+    assert (
+        payload
+        == (
+            f'["audit-checkpoint/2",1772355660123456,"{signer.key_id}","{"0" * 64}",'
+            f'{{"hub":[1,"{b.hash}"],"referral:a":[1,"{a.hash}"]}}]'
+        ).encode()
+    )
+    assert checkpoint_hash(first) == hashlib.sha256(payload).hexdigest()
     assert signature_valid(signer.public_key, payload, first.signature)
     with store.transaction() as conn:
-        assert audit_store.checkpoints(conn) == [first, second]
+        assert audit_store.checkpoints(conn) == [first, second, third]
+
+
+def test_checkpoint_after_an_empty_one_still_sees_what_advanced(
+    store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """Checkpoints that recorded nothing do not hide the chains that advanced before them."""
+    with store.transaction() as conn:
+        recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(0), referral_id="a")
+        write_checkpoint(conn, signer, at(1))
+        write_checkpoint(conn, signer, at(2))
+    with store.transaction() as conn:
+        write_checkpoint(conn, signer, at(3))
+        b = recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(4), referral_id="b")
+        last = write_checkpoint(conn, signer, at(5))
+    assert last.heads == {"referral:b": (1, b.hash)}
+
+
+def test_advanced_heads_are_the_heads_no_checkpoint_recorded_yet(
+    store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """Only chains whose head is past the newest one a checkpoint recorded are returned."""
+    with store.transaction() as conn:
+        assert advanced_heads(conn) == {}
+        for referral in ("a", "b", "c"):
+            recorder.record(
+                conn, action=AuditAction.ROUTED, actor="h", at=at(0), referral_id=referral
+            )
+        assert set(advanced_heads(conn)) == {"referral:a", "referral:b", "referral:c"}
+        write_checkpoint(conn, signer, at(1))
+        assert advanced_heads(conn) == {}
+        b2 = recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(2), referral_id="b")
+        d = recorder.record(conn, action=AuditAction.ROUTED, actor="h", at=at(2), referral_id="d")
+        assert advanced_heads(conn) == {"referral:b": (2, b2.hash), "referral:d": (1, d.hash)}
 
 
 def test_unsigned_checkpoint_without_key(store: Store) -> None:

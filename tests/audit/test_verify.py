@@ -322,3 +322,115 @@ def test_recorder_checkpoints_every_n_entries(store: Store, signer: Signer, ever
     assert len(stored) == 6 // every
     assert all(c.key_id == signer.key_id for c in stored)
     assert _run(store, signer).ok
+
+
+# -- delta checkpoints -------------------------------------------------------------
+
+
+def _later_checkpoints(store: Store, recorder: AuditRecorder, count: int) -> list[int]:
+    """``count`` more checkpoints, each after new entries on other chains than populate's."""
+    seqs = []
+    for n in range(count):
+        with store.transaction() as conn:
+            recorder.record(
+                conn, action=AuditAction.ROUTED, actor="hub", at=at(20 + n), referral_id=f"new{n}"
+            )
+            seqs.append(recorder.checkpoint(conn, at(20 + n)).seq)
+    return seqs
+
+
+def test_later_checkpoints_record_only_what_advanced(
+    store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """Checkpoints after the first name only the chains that advanced, and the log verifies."""
+    first = populate(store, recorder)
+    _later_checkpoints(store, recorder, 3)
+    with store.transaction() as conn:
+        later = audit_store.checkpoints(conn)[1:]
+    assert [sorted(c.heads) for c in later] == [
+        ["hub", "referral:new0"],
+        ["hub", "referral:new1"],
+        ["hub", "referral:new2"],
+    ]
+    assert "referral:r2" in first.heads
+    assert _run(store, signer).ok
+
+
+def test_idle_chain_truncated_is_named_against_the_checkpoint_that_last_named_it(
+    store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """A chain no checkpoint named for several checkpoints is still held to its last head."""
+    first = populate(store, recorder)
+    _later_checkpoints(store, recorder, 3)
+    _sql(store, "DELETE FROM audit_entries WHERE chain_id = 'referral:r1' AND seq = 3")
+    report = _run(store, signer)
+    problem = _only(report, "chain-truncated")
+    assert (problem.chain_id, problem.seq, problem.checkpoint) == ("referral:r1", 3, first.seq)
+    assert _codes(report) == {"chain-truncated"}
+
+
+def test_idle_chain_deleted_is_named(store: Store, recorder: AuditRecorder, signer: Signer) -> None:
+    """Deleting a chain that stopped advancing checkpoints ago is caught."""
+    first = populate(store, recorder)
+    _later_checkpoints(store, recorder, 3)
+    _sql(store, "DELETE FROM audit_entries WHERE chain_id = 'consent:c9'")
+    report = _run(store, signer)
+    problem = _only(report, "chain-missing")
+    assert (problem.chain_id, problem.checkpoint) == ("consent:c9", first.seq)
+    assert _codes(report) == {"chain-missing"}
+
+
+def test_idle_chain_rewritten_is_named(
+    store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """An idle chain rewritten with consistent hashes differs from its last recorded head."""
+    first = populate(store, recorder)
+    _later_checkpoints(store, recorder, 2)
+    original = _entry(store, "referral:r3", 1)
+    forged = next_entry(
+        None,
+        chain_id=original.chain_id,
+        entry_id=original.entry_id,
+        action=AuditAction(original.action),
+        actor="someone-else",
+        at=original.at,
+        event_id=original.event_id,
+        referral_id=original.referral_id,
+        consent_id=original.consent_id,
+        details=original.details,
+    )
+    _sql(
+        store,
+        "UPDATE audit_entries SET actor = :a, hash = :h WHERE chain_id = 'referral:r3'",
+        a=forged.actor,
+        h=forged.hash,
+    )
+    problem = _only(_run(store, signer), "head-mismatch")
+    assert (problem.chain_id, problem.seq, problem.checkpoint) == ("referral:r3", 1, first.seq)
+
+
+def test_removed_middle_delta_checkpoint_is_named(
+    store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """Removing the only checkpoint that named a chain breaks the checkpoint link."""
+    populate(store, recorder)
+    second, third = _later_checkpoints(store, recorder, 2)
+    with store.transaction() as conn:
+        conn.execute(delete(audit_checkpoints).where(audit_checkpoints.c.seq == second))
+    assert _only(_run(store, signer), "checkpoint-link").checkpoint == third
+
+
+def test_unreadable_rows_in_several_chains_spare_the_others(
+    sqlite_store: Store, recorder: AuditRecorder, signer: Signer
+) -> None:
+    """Each chain holding an unreadable row is named; every other chain is still verified."""
+    populate(sqlite_store, recorder)
+    _sql(
+        sqlite_store,
+        "UPDATE audit_entries SET details = '{broken' "
+        "WHERE chain_id IN ('consent:c9', 'referral:r2') AND seq = 1",
+    )
+    report = _run(sqlite_store, signer)
+    assert [p.chain_id for p in report.problems] == ["consent:c9", "referral:r2"]
+    assert {p.code for p in report.problems} == {"unreadable"}
+    assert (report.chains, report.entries) == (5, 9 - 1 - 2)

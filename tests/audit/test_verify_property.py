@@ -1,5 +1,6 @@
 """Property: over random logs across several chains, an untouched log verifies and any
-single mutation of what a checkpoint covers is detected."""
+single mutation of what a checkpoint covers is detected, whether checkpoints are deltas (as
+the recorder writes them) or full snapshots of every head."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from hub.audit import HUB_CHAIN, AuditAction, Signer, checkpoint_hash, verify_log
 from hub.audit.chain import next_entry
-from hub.audit.checkpoints import make_checkpoint
+from hub.audit.checkpoints import make_checkpoint, newest_heads
 from hub.store import AuditCheckpointRow, AuditEntryRow
 from tests.audit.helpers import T0
 
@@ -41,8 +42,8 @@ class Log:
     checkpoints: list[AuditCheckpointRow]
 
     def covered(self) -> list[AuditEntryRow]:
-        """Entries at or before the head the last checkpoint recorded for their chain."""
-        heads = self.checkpoints[-1].heads
+        """Entries at or before the newest head any checkpoint recorded for their chain."""
+        heads = newest_heads(self.checkpoints)
         return [e for e in self.entries if e.chain_id in heads and e.seq <= heads[e.chain_id][0]]
 
 
@@ -55,12 +56,21 @@ steps = st.lists(
 
 
 def build(
-    plan: list[tuple[int, AuditAction] | None], signer: Signer = SIGNER, actor: str = "hub"
+    plan: list[tuple[int, AuditAction] | None],
+    signer: Signer = SIGNER,
+    actor: str = "hub",
+    *,
+    full: bool = False,
 ) -> Log:
-    """The log the plan describes, as the recorder would write it, ending with a checkpoint."""
+    """The log the plan describes, as the recorder would write it, ending with a checkpoint.
+
+    Checkpoints name the chains that advanced since the one before, or with
+    ``full`` every chain's head.
+    """
     entries: list[AuditEntryRow] = []
     heads: dict[str, AuditEntryRow] = {}
     checkpoints: list[AuditCheckpointRow] = []
+    advanced: set[str] = set()
 
     def append(
         chain: str, action: AuditAction, referral: str | None, details: dict[str, object]
@@ -78,12 +88,15 @@ def build(
         )
         heads[chain] = row
         entries.append(row)
+        advanced.add(chain)
 
     def checkpoint() -> None:
+        named = heads if full else {chain: heads[chain] for chain in advanced}
+        advanced.clear()
         row = make_checkpoint(
             seq=len(checkpoints) + 1,
             at=T0 + timedelta(seconds=len(entries)),
-            heads={chain: (row.seq, row.hash) for chain, row in heads.items()},
+            heads={chain: (row.seq, row.hash) for chain, row in named.items()},
             previous=checkpoints[-1] if checkpoints else None,
             signer=signer,
         )
@@ -109,7 +122,9 @@ def _without(rows: list[AuditEntryRow], *gone: AuditEntryRow) -> list[AuditEntry
     return [row for row in rows if row not in gone]
 
 
-def mutate(log: Log, plan: list[tuple[int, AuditAction] | None], data: st.DataObject) -> Log:
+def mutate(
+    log: Log, plan: list[tuple[int, AuditAction] | None], data: st.DataObject, *, full: bool
+) -> Log:
     """The log with exactly one thing changed that the last checkpoint covers.
 
     "rewrite" is the strongest forger: one who rewrites every entry and every
@@ -126,9 +141,9 @@ def mutate(log: Log, plan: list[tuple[int, AuditAction] | None], data: st.DataOb
     kind = data.draw(st.sampled_from(kinds))
     entries, checkpoints = list(log.entries), list(log.checkpoints)
     if kind == "rewrite":
-        return build(plan, INTRUDER, actor="forger")
+        return build(plan, INTRUDER, actor="forger", full=full)
     if kind == "impersonate":
-        return build(plan, Impostor(), actor="forger")
+        return build(plan, Impostor(), actor="forger", full=full)
     if kind in {"edit", "prev-hash", "delete", "truncate", "drop-chain"}:
         target = data.draw(st.sampled_from(covered))
         if kind == "edit":
@@ -186,23 +201,23 @@ def mutate(log: Log, plan: list[tuple[int, AuditAction] | None], data: st.DataOb
     return Log(entries, checkpoints)
 
 
-@given(steps)
+@given(steps, st.booleans())
 @settings(max_examples=150, deadline=None)
-def test_untouched_log_verifies(plan: list[tuple[int, AuditAction] | None]) -> None:
+def test_untouched_log_verifies(plan: list[tuple[int, AuditAction] | None], full: bool) -> None:
     """Any log written as the recorder writes it verifies, with and without the key."""
-    log = build(plan)
+    log = build(plan, full=full)
     assert verify_log(log.entries, log.checkpoints, SIGNER.public_key).problems == []
     assert verify_log(log.entries, log.checkpoints).ok
 
 
-@given(steps, st.data())
+@given(steps, st.booleans(), st.data())
 @settings(max_examples=400, deadline=None)
 def test_any_single_mutation_is_detected(
-    plan: list[tuple[int, AuditAction] | None], data: st.DataObject
+    plan: list[tuple[int, AuditAction] | None], full: bool, data: st.DataObject
 ) -> None:
     """Editing, deleting, reordering, truncating or forging anything checkpointed is caught."""
-    log = build(plan)
-    mutated = mutate(log, plan, data)
+    log = build(plan, full=full)
+    mutated = mutate(log, plan, data, full=full)
     report = verify_log(mutated.entries, mutated.checkpoints, SIGNER.public_key)
     assert not report.ok
     for problem in report.problems:
