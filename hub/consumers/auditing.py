@@ -9,17 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection
-
-from hub.audit import AuditAction, AuditRecorder, disclosure_details
+from hub.audit import AuditAction, EntryDraft, disclosure_details
 from hub.consumers.routing import Decision
 from hub.contracts import CloudEvent, ContractRegistry, Purpose, field_categories
 from hub.errors import ContractError
 
 __all__ = [
     "categories_in",
-    "record_decision",
-    "record_delivered",
+    "decision_entries",
+    "delivered_entry",
     "referral_of",
 ]
 
@@ -29,39 +27,39 @@ def referral_of(event: CloudEvent) -> str | None:
     return None if event.type.startswith("consent.") else event.subject
 
 
-def record_decision(
-    recorder: AuditRecorder,
-    conn: Connection,
+def decision_entries(
     *,
     event: CloudEvent,
     decision: Decision,
     purpose: Purpose | None,
     actor: str,
     at: datetime,
-) -> None:
+) -> list[EntryDraft]:
     """Refusal, routed copies (with what was withheld), blocked deliveries and notices."""
+    entries: list[EntryDraft] = []
 
-    def record(action: AuditAction, consent_id: str | None, details: Mapping[str, object]) -> None:
-        recorder.record(
-            conn,
-            action=action,
-            actor=actor,
-            at=at,
-            event_id=event.id,
-            referral_id=referral_of(event),
-            consent_id=consent_id,
-            details=details,
+    def entry(action: AuditAction, consent_id: str | None, details: Mapping[str, object]) -> None:
+        entries.append(
+            EntryDraft(
+                action=action,
+                actor=actor,
+                at=at,
+                event_id=event.id,
+                referral_id=referral_of(event),
+                consent_id=consent_id,
+                details=details,
+            )
         )
 
     if decision.refusal is not None:
-        record(
+        entry(
             AuditAction.REFUSED,
             event.consentid,
             {"reason": decision.refusal[0].value, "event_type": event.type},
         )
     for delivery in decision.deliveries:
         override = delivery.event.extensions.get("overrideid") if delivery.override else None
-        record(
+        entry(
             AuditAction.OVERRIDE if delivery.override else AuditAction.ROUTED,
             delivery.consent_id,
             disclosure_details(
@@ -73,7 +71,7 @@ def record_decision(
             ),
         )
         if delivery.withheld:
-            record(
+            entry(
                 AuditAction.REDACTED,
                 delivery.consent_id,
                 {
@@ -83,17 +81,18 @@ def record_decision(
                 },
             )
     for blocked in decision.blocked:
-        record(
+        entry(
             AuditAction.BLOCKED,
             event.consentid,
             {"recipient": blocked.recipient, "reason": blocked.reason.value},
         )
     for notice in decision.notices:
-        record(
+        entry(
             AuditAction.ROUTED,
             notice.consent_id or event.consentid,
             disclosure_details(recipient=notice.recipient, disclosed=[], notice=True),
         )
+    return entries
 
 
 def categories_in(event: CloudEvent, registry: ContractRegistry) -> list[str]:
@@ -110,20 +109,18 @@ def categories_in(event: CloudEvent, registry: ContractRegistry) -> list[str]:
     return sorted(found)
 
 
-def record_delivered(
-    recorder: AuditRecorder,
-    conn: Connection,
+def delivered_entry(
     *,
     event: CloudEvent,
     recipient: str,
     registry: ContractRegistry,
     hub_id: str,
     at: datetime,
-) -> None:
+) -> EntryDraft:
+    """The entry recording that ``recipient`` has the event: its categories, never its data."""
     override = event.extensions.get("overrideid")
     notice = event.source == hub_id or event.type.startswith("consent.")
-    recorder.record(
-        conn,
+    return EntryDraft(
         action=AuditAction.OVERRIDE if override is not None else AuditAction.DELIVERED,
         actor=hub_id,
         at=at,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
-from hub.consumers.auditing import record_delivered, referral_of
+from hub.consumers.auditing import delivered_entry, referral_of
 from hub.consumers.journal import journal_copy
 from hub.consumers.records import (
     IncomingRecord,
@@ -235,15 +235,14 @@ class DeliveryWorker:
         now = self._clock()
         with self._store.transaction() as conn:
             if processed.claim(conn, consumer, event.id, now):
-                record_delivered(
-                    self._audit,
-                    conn,
+                entry = delivered_entry(
                     event=event,
                     recipient=agency_id,
                     registry=self._registry,
                     hub_id=self._hub_id,
                     at=now,
                 )
+                self._audit.record_many(conn, [entry])
 
     def _note(self, action: AuditAction, event: CloudEvent, details: Mapping[str, object]) -> None:
         with self._store.transaction() as conn:

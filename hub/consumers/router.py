@@ -27,10 +27,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.audit import AuditAction, AuditRecorder
+from hub.audit import AuditAction, AuditRecorder, EntryDraft
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
-from hub.consumers.auditing import record_decision
+from hub.consumers.auditing import decision_entries
 from hub.consumers.journal import journal_copy
 from hub.consumers.records import (
     IncomingRecord,
@@ -262,18 +262,20 @@ class IngressRouter:
             )
             todo = [routed for routed in plan.routed if routed.event.id in claimed]
             _apply(conn, todo, now)
-            for routed in todo:
-                if self._journal:
+            if self._journal:
+                for routed in todo:
                     _journal(conn, routed.decision, now)
+            entries: list[EntryDraft] = []
+            for routed in todo:
                 state = routed.decision.new_referral or routed.previous
-                record_decision(
-                    self._audit,
-                    conn,
-                    event=routed.event,
-                    decision=routed.decision,
-                    purpose=state.purpose if state is not None else None,
-                    actor=self._hub_id,
-                    at=now,
+                entries.extend(
+                    decision_entries(
+                        event=routed.event,
+                        decision=routed.decision,
+                        purpose=state.purpose if state is not None else None,
+                        actor=self._hub_id,
+                        at=now,
+                    )
                 )
             for dead in plan.dead:
                 dead_letter_store.add(
@@ -284,14 +286,16 @@ class IngressRouter:
                     at=now,
                     envelope=None,
                 )
-                self._audit.record(
-                    conn,
-                    action=AuditAction.DEAD_LETTERED,
-                    actor=self._hub_id,
-                    at=now,
-                    event_id=dead.event_id,
-                    details={"topic": dead.record.topic},
+                entries.append(
+                    EntryDraft(
+                        action=AuditAction.DEAD_LETTERED,
+                        actor=self._hub_id,
+                        at=now,
+                        event_id=dead.event_id,
+                        details={"topic": dead.record.topic},
+                    )
                 )
+            self._audit.record_many(conn, entries)
 
     def _observe(self, plan: _Plan) -> None:
         metrics = self._metrics

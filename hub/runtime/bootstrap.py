@@ -27,7 +27,7 @@ from hub.broker.kafka import KafkaSettings, make_producer, ping
 from hub.broker.topics import AUDIT as AUDIT_TOPIC
 from hub.broker.topics import INGRESS, ROUTER_DLQ, TopicSpec, dlq_topic, ensure_topics, inbox_topic
 from hub.config import AgencyConfig, HubSettings
-from hub.consumers.auditing import record_delivered
+from hub.consumers.auditing import delivered_entry
 from hub.consumers.delivery import DeliveryWorker
 from hub.consumers.router import IngressRouter
 from hub.consumers.routing import AgencyView
@@ -192,16 +192,17 @@ def _final_checkpoint(services: HubServices) -> None:
 
 def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Transport]:
     def on_stored(conn: Connection, stored: Sequence[tuple[str, CloudEvent]], at: datetime) -> None:
-        for agency_id, event in stored:
-            record_delivered(
-                services.audit,
-                conn,
+        entries = [
+            delivered_entry(
                 event=event,
                 recipient=agency_id,
                 registry=services.registry,
                 hub_id=services.settings.hub_id,
                 at=at,
             )
+            for agency_id, event in stored
+        ]
+        services.audit.record_many(conn, entries)
 
     transports: dict[str, Transport] = {
         "pull": PullTransport(services.store, on_stored=on_stored),
