@@ -459,7 +459,7 @@ def _recorder(settings: HubSettings) -> AuditRecorder:
 
 @app.command("checkpoint")
 def checkpoint_command(database: DatabaseOption = None, config: ConfigOption = None) -> None:
-    """Write a checkpoint over every chain head now (signed if a key is configured)."""
+    """Write a checkpoint now over the chains grown since the last (signed if a key is configured)."""
     settings = settings_or_exit(config, database_url=database)
     recorder = _recorder(settings)
     with _transaction(settings.database_url) as conn:
@@ -472,7 +472,7 @@ def checkpoint_command(database: DatabaseOption = None, config: ConfigOption = N
             )
         row = recorder.checkpoint(conn, datetime.now(UTC))
     signed = f"signed with key {row.key_id}" if row.signature else "unsigned"
-    typer.echo(f"checkpoint {row.seq} over {len(row.heads)} chains, {signed}")
+    typer.echo(f"checkpoint {row.seq} over {len(row.heads)} chains grown since the last, {signed}")
 
 
 # -- erase ------------------------------------------------------------------------
