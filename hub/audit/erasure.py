@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,14 @@ from hub.audit.entries import AuditAction
 from hub.errors import HubError
 from hub.store import subject_keys
 
-__all__ = ["ENVELOPE_ENC", "SubjectErased", "decrypt_payload", "encrypt_payload", "erase_subject"]
+__all__ = [
+    "ENVELOPE_ENC",
+    "SubjectErased",
+    "decrypt_payload",
+    "encrypt_payload",
+    "encrypt_payloads",
+    "erase_subject",
+]
 
 #: The ``enc`` marker of an envelope this module wrote.
 ENVELOPE_ENC = "aesgcm"
@@ -60,20 +67,42 @@ def encrypt_payload(
     Creates the subject's key on first use (``at`` stamps it; now by default).
     Raises :class:`SubjectErased` once the subject's key has been destroyed.
     """
-    key = subject_keys.get_or_create_key(
-        conn, subject_id, AESGCM.generate_key(bit_length=256), at or datetime.now(UTC)
-    )
-    if key is None:
+    (envelope,) = encrypt_payloads(conn, [(subject_id, data)], at=at or datetime.now(UTC))
+    if envelope is None:
         raise SubjectErased(subject_id)
-    nonce = os.urandom(_NONCE_BYTES)
-    plaintext = json.dumps(dict(data), separators=(",", ":"), ensure_ascii=False).encode()
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(subject_id))
-    return {
-        "enc": ENVELOPE_ENC,
-        "subject": subject_id,
-        "nonce": base64.b64encode(nonce).decode("ascii"),
-        "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-    }
+    return envelope
+
+
+def encrypt_payloads(
+    conn: Connection, items: Sequence[tuple[str, Mapping[str, Any]]], *, at: datetime
+) -> list[dict[str, str] | None]:
+    """Each ``(subject id, data)`` encrypted as :func:`encrypt_payload` does; None once erased.
+
+    The subjects' keys are read, and created where missing, once for the batch.
+    """
+    subjects = {subject_id for subject_id, _ in items}
+    keys = subject_keys.get_or_create_keys(
+        conn, {subject_id: AESGCM.generate_key(bit_length=256) for subject_id in subjects}, at
+    )
+    ciphers = {subject_id: AESGCM(key) for subject_id, key in keys.items() if key is not None}
+    envelopes: list[dict[str, str] | None] = []
+    for subject_id, data in items:
+        cipher = ciphers.get(subject_id)
+        if cipher is None:
+            envelopes.append(None)
+            continue
+        nonce = os.urandom(_NONCE_BYTES)
+        plaintext = json.dumps(dict(data), separators=(",", ":"), ensure_ascii=False).encode()
+        ciphertext = cipher.encrypt(nonce, plaintext, _aad(subject_id))
+        envelopes.append(
+            {
+                "enc": ENVELOPE_ENC,
+                "subject": subject_id,
+                "nonce": base64.b64encode(nonce).decode("ascii"),
+                "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
+            }
+        )
+    return envelopes
 
 
 def decrypt_payload(conn: Connection, envelope: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from hub.config import AgencyConfig
 from hub.contracts import CloudEvent
-from hub.services.vault import seal_unless_erased
+from hub.services.vault import seal_many
 from hub.store import Store, inbox
 
 __all__ = ["OnStored", "PullTransport"]
@@ -53,7 +53,7 @@ class PullTransport:
         with self._store.transaction() as conn:
             for agency_id in sorted(by_agency):
                 events = by_agency[agency_id]
-                sealed = [(event, seal_unless_erased(conn, event, now)) for event in events]
+                sealed = zip(events, seal_many(conn, events, now), strict=True)
                 added = inbox.add_many(
                     conn,
                     agency_id,

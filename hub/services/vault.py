@@ -9,7 +9,7 @@ still verifies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,42 +19,78 @@ from hub.audit.erasure import (
     ENVELOPE_ENC,
     SubjectErased,
     decrypt_payload,
-    encrypt_payload,
+    encrypt_payloads,
 )
 from hub.contracts import CloudEvent
 from hub.store import consents, referral_subjects
 
-__all__ = ["is_sealed", "seal", "seal_unless_erased", "subject_for", "unseal"]
+__all__ = [
+    "is_sealed",
+    "seal",
+    "seal_many",
+    "seal_unless_erased",
+    "subject_for",
+    "subjects_for",
+    "unseal",
+]
 
 
 def subject_for(conn: Connection, event: CloudEvent) -> str:
     """Whose data an event carries: named in it, or known from its referral or consent."""
-    named = event.data.get("subject_id")
-    if isinstance(named, str):
-        return named
-    if event.type.startswith("consent."):
-        consent = consents.get_consent(conn, event.subject)
-        if consent is not None:
-            return consent.subject_id
-    found = referral_subjects.subject_of(conn, event.subject)
+    return subjects_for(conn, [event])[0]
+
+
+def subjects_for(conn: Connection, events: Sequence[CloudEvent]) -> list[str]:
+    """:func:`subject_for` of each event, with the referrals' subjects read once."""
+    named: list[str | None] = []
+    for event in events:
+        subject = event.data.get("subject_id")
+        if not isinstance(subject, str) and event.type.startswith("consent."):
+            consent = consents.get_consent(conn, event.subject)
+            subject = consent.subject_id if consent is not None else None
+        named.append(subject if isinstance(subject, str) else None)
+    pairs = list(zip(events, named, strict=True))
+    unnamed = [event.subject for event, subject in pairs if subject is None]
+    linked = referral_subjects.subjects_of(conn, unnamed) if unnamed else {}
     # A referral the hub never accepted: its events are refused downstream, and
     # until then they are sealed under a key of their own.
-    return found if found is not None else f"unlinked:{event.subject}"
+    return [
+        subject if subject is not None else linked.get(event.subject, f"unlinked:{event.subject}")
+        for event, subject in pairs
+    ]
 
 
 def seal(conn: Connection, event: CloudEvent, at: datetime) -> dict[str, Any]:
     """The event's structured form with ``data`` encrypted; raises SubjectErased once erased."""
-    envelope = event.structured()
-    envelope["data"] = encrypt_payload(conn, subject_for(conn, event), envelope["data"], at=at)
+    envelope = seal_unless_erased(conn, event, at)
+    if envelope is None:
+        raise SubjectErased(subject_for(conn, event))
     return envelope
 
 
 def seal_unless_erased(conn: Connection, event: CloudEvent, at: datetime) -> dict[str, Any] | None:
     """As :func:`seal`, but None once she is erased: nothing more about her is stored."""
-    try:
-        return seal(conn, event, at)
-    except SubjectErased:
-        return None
+    return seal_many(conn, [event], at)[0]
+
+
+def seal_many(
+    conn: Connection, events: Sequence[CloudEvent], at: datetime
+) -> list[dict[str, Any] | None]:
+    """:func:`seal_unless_erased` of each event, with subjects and keys read once for all."""
+    envelopes = [event.structured() for event in events]
+    subjects = subjects_for(conn, events)
+    sealed = encrypt_payloads(
+        conn,
+        [
+            (subject, envelope["data"])
+            for subject, envelope in zip(subjects, envelopes, strict=True)
+        ],
+        at=at,
+    )
+    return [
+        {**envelope, "data": data} if data is not None else None
+        for envelope, data in zip(envelopes, sealed, strict=True)
+    ]
 
 
 def is_sealed(envelope: Mapping[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from hub.contracts import default_registry, new_event
 from hub.contracts.events import ConsentGrantedV1, ReferralRequestedV2, ReferralStatusChangedV1
 from hub.contracts.status import ReferralStatus
 from hub.services.intake import accept_event
-from hub.services.vault import seal, subject_for, unseal
+from hub.services.vault import seal, seal_many, subject_for, unseal
 from hub.store import Store, outbox
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -94,3 +94,30 @@ def test_erasure_makes_stored_payloads_unreadable_and_keeps_the_proof(store: Sto
     again = new_event(request, source="chu-ibn-rochd")
     with pytest.raises(SubjectErased):
         accept_event(store, registry, again, sender="chu-ibn-rochd", now=NOW)
+
+
+def test_a_batch_is_sealed_per_subject_and_skips_only_the_erased(store: Store) -> None:
+    """Sealing many at once: each under its own subject's key; an erased subject's gets None."""
+    _, request = _consent_and_referral()
+    hers = new_event(request, source="chu-ibn-rochd")
+    other = new_event(
+        request.model_copy(update={"referral_id": "ref-other", "subject_id": "subj-other"}),
+        source="chu-ibn-rochd",
+    )
+    unlinked = new_event(
+        ReferralStatusChangedV1(referral_id="ref-never-seen", status=ReferralStatus.ACCEPTED),
+        source="tpi-casablanca-listening-unit",
+    )
+    with store.transaction() as conn:
+        erase_subject(conn, AuditRecorder(signer=None), request.subject_id, "ops", NOW)
+    with store.transaction() as conn:
+        sealed = seal_many(conn, [hers, other, unlinked, other], NOW)
+        assert sealed[0] is None
+        assert [envelope["data"]["subject"] for envelope in sealed[1:] if envelope] == [
+            "subj-other",
+            "unlinked:ref-never-seen",
+            "subj-other",
+        ]
+        assert unseal(conn, sealed[1] or {}) == other.structured()
+        with pytest.raises(SubjectErased):
+            seal(conn, hers, NOW)
