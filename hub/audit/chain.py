@@ -191,7 +191,12 @@ def append_entries(
     distinct = sorted(set(chain_ids))
     for chain_id in distinct:
         lock_chain(conn, chain_id)
-    heads = audit_store.chain_heads(conn, distinct)
+    # Every chain but the hub's is short; its head is read on its own.
+    heads = audit_store.chain_heads(conn, [chain for chain in distinct if chain != HUB_CHAIN])
+    if HUB_CHAIN in distinct:
+        hub_head = audit_store.chain_head(conn, HUB_CHAIN)
+        if hub_head is not None:
+            heads[HUB_CHAIN] = (hub_head.seq, hub_head.hash)
     rows: list[AuditEntryRow] = []
     for entry, chain_id in zip(checked, chain_ids, strict=True):
         seq, prev_hash = heads.get(chain_id, (0, GENESIS_HASH))

@@ -24,10 +24,9 @@ from sqlalchemy import (
     and_,
     func,
     literal_column,
-    or_,
     select,
+    tuple_,
 )
-from sqlalchemy import union_all as sql_union_all
 
 from hub.store._errors import store_errors, translating
 from hub.store._sql import chunked
@@ -198,29 +197,30 @@ def chain_head(conn: Connection, chain_id: str) -> AuditEntryRow | None:
     return _entry_of(row) if row is not None else None
 
 
-# SQLite refuses a compound SELECT of more than 500 parts.
-_HEADS_PER_QUERY = 250
-
-
 @translating
 def chain_heads(conn: Connection, chain_ids: Collection[str]) -> dict[str, Head]:
-    """``{chain_id: (seq, hash)}`` of the last entry of each of ``chain_ids`` that has one."""
+    """``{chain_id: (seq, hash)}`` of the last entry of each of ``chain_ids`` that has one.
+
+    Two statements per few hundred chains, whatever their number, but each
+    reads every entry of the chains named: meant for short chains (a
+    referral's, a consent's). Read a long chain's head with :func:`chain_head`.
+    """
+    last: dict[str, int] = {}
+    for chunk in chunked(sorted(set(chain_ids))):
+        found = conn.execute(
+            select(audit_entries.c.chain_id, func.max(audit_entries.c.seq))
+            .where(audit_entries.c.chain_id.in_(chunk))
+            .group_by(audit_entries.c.chain_id)
+        )
+        last.update((str(chain_id), int(seq)) for chain_id, seq in found)
     heads: dict[str, Head] = {}
-    for chunk in chunked(sorted(set(chain_ids)), _HEADS_PER_QUERY):
-        # One "last entry" lookup per chain, glued into one statement: each
-        # walks the primary key backwards to one row, where a GROUP BY over
-        # the chains would read every entry of each (the hub chain is long).
-        last_entries = [
-            select(audit_entries.c.chain_id, audit_entries.c.seq, audit_entries.c.hash)
-            .where(audit_entries.c.chain_id == chain_id)
-            .order_by(audit_entries.c.seq.desc())
-            .limit(1)
-            .subquery()
-            for chain_id in chunk
-        ]
-        query = sql_union_all(*(select(last) for last in last_entries))
-        for chain_id, seq, digest in conn.execute(query):
-            heads[chain_id] = (int(seq), digest)
+    for keys in chunked(sorted(last.items())):
+        rows = conn.execute(
+            select(audit_entries.c.chain_id, audit_entries.c.seq, audit_entries.c.hash).where(
+                tuple_(audit_entries.c.chain_id, audit_entries.c.seq).in_(keys)
+            )
+        )
+        heads.update((str(chain_id), (int(seq), str(digest))) for chain_id, seq, digest in rows)
     return heads
 
 
@@ -363,14 +363,10 @@ def heads_appended_after(conn: Connection, heads: Mapping[str, Head]) -> dict[st
 
 def _newest_rowid(conn: Connection, heads: Mapping[str, Head]) -> int | None:
     newest: int | None = None
-    for chunk in chunked(sorted(heads.items()), _HEADS_PER_QUERY):
+    keys = sorted((chain_id, seq) for chain_id, (seq, _) in heads.items())
+    for chunk in chunked(keys):
         query = select(func.max(_rowid())).where(
-            or_(
-                *(
-                    and_(audit_entries.c.chain_id == chain_id, audit_entries.c.seq == seq)
-                    for chain_id, (seq, _) in chunk
-                )
-            )
+            tuple_(audit_entries.c.chain_id, audit_entries.c.seq).in_(chunk)
         )
         found = conn.execute(query).scalar_one_or_none()
         if found is not None and (newest is None or found > newest):
