@@ -59,6 +59,8 @@ class AuditStreamer:
         self._batch_size = batch_size
         self._idle_s = idle_s
         self._clock = clock
+        # Where the next read starts; from the beginning after every start.
+        self._position = 0
 
     async def run(self) -> None:
         while True:
@@ -71,19 +73,22 @@ class AuditStreamer:
                 await asyncio.sleep(self._idle_s)
 
     async def drain_once(self) -> int:
-        entries = await asyncio.to_thread(self._unpublished)
+        entries, position = await asyncio.to_thread(self._unpublished)
         if not entries:
+            self._position = position
             return 0
         await self._publisher.publish([entry_message(entry) for entry in entries])
         heads: dict[str, int] = {}
         for entry in entries:
             heads[entry.chain_id] = max(entry.seq, heads.get(entry.chain_id, 0))
         await asyncio.to_thread(self._advance, heads)
+        # Moved only once the entries are out: after a failure they are read again.
+        self._position = position
         return len(entries)
 
-    def _unpublished(self) -> list[AuditEntryRow]:
+    def _unpublished(self) -> tuple[list[AuditEntryRow], int]:
         with self._store.transaction() as conn:
-            return audit_stream.unpublished(conn, self._batch_size)
+            return audit_stream.unpublished(conn, self._batch_size, after=self._position)
 
     def _advance(self, heads: dict[str, int]) -> None:
         with self._store.transaction() as conn:

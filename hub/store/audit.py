@@ -95,23 +95,6 @@ class AuditCheckpointRow:
     key_id: str
 
 
-def _entry(m: RowMapping) -> AuditEntryRow:
-    return AuditEntryRow(
-        chain_id=m["chain_id"],
-        seq=int(m["seq"]),
-        entry_id=m["entry_id"],
-        at=m["at"],
-        action=m["action"],
-        actor=m["actor"],
-        event_id=m["event_id"],
-        referral_id=m["referral_id"],
-        consent_id=m["consent_id"],
-        details=m["details"],
-        prev_hash=m["prev_hash"],
-        hash=m["hash"],
-    )
-
-
 # The columns in AuditEntryRow's field order, so a row converts positionally:
 # a verifier converts every entry of the log, and by-name lookups cost more
 # than the rest of the conversion.

@@ -10,28 +10,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Integer, func, literal_column, select
 
 from hub.store._errors import translating
 from hub.store._sql import chunked, upsert_many
-from hub.store.audit import AuditEntryRow, _entry
+from hub.store.audit import _ENTRY_COLUMNS, AuditEntryRow, _entry_of
 from hub.store.schema import audit_entries, audit_stream_heads
 
 __all__ = ["advance", "unpublished"]
 
 
 @translating
-def unpublished(conn: Connection, limit: int) -> list[AuditEntryRow]:
-    """Entries past their chain's watermark, in chain order."""
+def unpublished(conn: Connection, limit: int, *, after: int = 0) -> tuple[list[AuditEntryRow], int]:
+    """Entries past their chain's watermark, each chain's in order, and where to look next.
+
+    Pass the position returned back as ``after`` to skip what has been read:
+    on SQLite, where one writer at a time gives rows increasing rowids in
+    commit order, the next call then reads only rows appended since. On
+    PostgreSQL the position stays 0 and every call compares every chain with
+    its watermark.
+    """
     head = audit_stream_heads.c
     query = (
-        select(audit_entries)
+        select(*_ENTRY_COLUMNS)
         .outerjoin(audit_stream_heads, head.chain_id == audit_entries.c.chain_id)
         .where(audit_entries.c.seq > func.coalesce(head.seq, 0))
-        .order_by(audit_entries.c.chain_id, audit_entries.c.seq)
         .limit(limit)
     )
-    return [_entry(m) for m in conn.execute(query).mappings()]
+    if conn.dialect.name != "sqlite":
+        query = query.order_by(audit_entries.c.chain_id, audit_entries.c.seq)
+        return [_entry_of(row) for row in conn.execute(query)], 0
+    rowid = literal_column("audit_entries.rowid", Integer)
+    result = conn.execute(query.add_columns(rowid).where(rowid > after).order_by(rowid))
+    rows = list(result)
+    position = int(rows[-1][-1]) if rows else after
+    return [_entry_of(row[:-1]) for row in rows], position
 
 
 @translating

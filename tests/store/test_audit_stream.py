@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Connection
 
 from hub.store import AuditEntryRow, audit_stream
@@ -31,7 +32,8 @@ def _append(conn: Connection, chain_id: str, seq: int, at: datetime) -> None:
 
 
 def _pending(conn: Connection) -> list[tuple[str, int]]:
-    return [(row.chain_id, row.seq) for row in audit_stream.unpublished(conn, limit=100)]
+    rows, _ = audit_stream.unpublished(conn, limit=100)
+    return sorted((row.chain_id, row.seq) for row in rows)
 
 
 def test_watermarks_move_forward_only(conn: Connection, now: datetime) -> None:
@@ -53,3 +55,23 @@ def test_watermarks_move_forward_only(conn: Connection, now: datetime) -> None:
     audit_stream.advance(conn, {}, now)
     audit_stream.advance(conn, {"chain-a": 3}, now)
     assert _pending(conn) == []
+
+
+def test_reading_on_from_a_position_skips_what_was_read(conn: Connection, now: datetime) -> None:
+    """On SQLite a position returned skips rows already read; new rows still show."""
+    if conn.dialect.name != "sqlite":
+        pytest.skip("positions are SQLite rowids; PostgreSQL compares every chain each time")
+    _append(conn, "chain-a", 1, now)
+    _append(conn, "chain-b", 1, now)
+    first, position = audit_stream.unpublished(conn, limit=1)
+    rest, position = audit_stream.unpublished(conn, limit=100, after=position)
+    assert [(row.chain_id, row.seq) for row in [*first, *rest]] == [
+        ("chain-a", 1),
+        ("chain-b", 1),
+    ]
+    _append(conn, "chain-a", 2, now)
+    newer, _ = audit_stream.unpublished(conn, limit=100, after=position)
+    assert [(row.chain_id, row.seq) for row in newer] == [("chain-a", 2)]
+    # Reading from the start again finds every unpublished entry.
+    again, _ = audit_stream.unpublished(conn, limit=100)
+    assert len(again) == 3
