@@ -6,17 +6,24 @@ SQLAlchemy exposes it only through each dialect's own ``insert`` construct.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Executable, Table
+from sqlalchemy import ColumnElement, Connection, Executable, Table, and_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.errors import StoreError
 
-__all__ = ["chunked", "insert_many_or_ignore", "insert_or_ignore", "upsert", "upsert_many"]
+__all__ = [
+    "chunked",
+    "insert_many_or_ignore",
+    "insert_or_ignore",
+    "pairs_among",
+    "upsert",
+    "upsert_many",
+]
 
 _T = TypeVar("_T")
 
@@ -49,6 +56,19 @@ def insert_or_ignore(
     # INSERT's is lost when its cursor closes unless asked for.
     result = conn.execute(stmt, dict(values), execution_options={"preserve_rowcount": True})
     return result.rowcount == 1
+
+
+def pairs_among(
+    first: ColumnElement[Any], second: ColumnElement[Any], pairs: Iterable[tuple[Any, Any]]
+) -> ColumnElement[bool]:
+    """A filter for rows whose ``(first, second)`` may be one of ``pairs``: a superset.
+
+    The caller keeps the exact pairs from what it reads. ``(a, b) IN (VALUES
+    ...)`` would be exact, but SQLite answers it by scanning the whole table;
+    two plain IN lists let it probe a two-column index instead.
+    """
+    pairs = list(pairs)
+    return and_(first.in_(sorted({a for a, _ in pairs})), second.in_(sorted({b for _, b in pairs})))
 
 
 def insert_many_or_ignore(

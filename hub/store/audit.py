@@ -25,11 +25,10 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    tuple_,
 )
 
 from hub.store._errors import store_errors, translating
-from hub.store._sql import chunked
+from hub.store._sql import chunked, pairs_among
 from hub.store.schema import audit_checkpoints, audit_entries
 
 __all__ = [
@@ -184,26 +183,20 @@ def chain_head(conn: Connection, chain_id: str) -> AuditEntryRow | None:
 def chain_heads(conn: Connection, chain_ids: Collection[str]) -> dict[str, Head]:
     """``{chain_id: (seq, hash)}`` of the last entry of each of ``chain_ids`` that has one.
 
-    Two statements per few hundred chains, whatever their number, but each
-    reads every entry of the chains named: meant for short chains (a
-    referral's, a consent's). Read a long chain's head with :func:`chain_head`.
+    One statement per few hundred chains, whatever their number, but it reads
+    every entry of the chains named: meant for short chains (a referral's, a
+    consent's). Read a long chain's head with :func:`chain_head`.
     """
-    last: dict[str, int] = {}
+    heads: dict[str, Head] = {}
     for chunk in chunked(sorted(set(chain_ids))):
         found = conn.execute(
-            select(audit_entries.c.chain_id, func.max(audit_entries.c.seq))
-            .where(audit_entries.c.chain_id.in_(chunk))
-            .group_by(audit_entries.c.chain_id)
-        )
-        last.update((str(chain_id), int(seq)) for chain_id, seq in found)
-    heads: dict[str, Head] = {}
-    for keys in chunked(sorted(last.items())):
-        rows = conn.execute(
             select(audit_entries.c.chain_id, audit_entries.c.seq, audit_entries.c.hash).where(
-                tuple_(audit_entries.c.chain_id, audit_entries.c.seq).in_(keys)
+                audit_entries.c.chain_id.in_(chunk)
             )
         )
-        heads.update((str(chain_id), (int(seq), str(digest))) for chain_id, seq, digest in rows)
+        for chain_id, seq, digest in found:
+            if seq > heads.get(chain_id, (0, ""))[0]:
+                heads[str(chain_id)] = (int(seq), str(digest))
     return heads
 
 
@@ -348,12 +341,13 @@ def _newest_rowid(conn: Connection, heads: Mapping[str, Head]) -> int | None:
     newest: int | None = None
     keys = sorted((chain_id, seq) for chain_id, (seq, _) in heads.items())
     for chunk in chunked(keys):
-        query = select(func.max(_rowid())).where(
-            tuple_(audit_entries.c.chain_id, audit_entries.c.seq).in_(chunk)
+        wanted = set(chunk)
+        query = select(audit_entries.c.chain_id, audit_entries.c.seq, _rowid()).where(
+            pairs_among(audit_entries.c.chain_id, audit_entries.c.seq, chunk)
         )
-        found = conn.execute(query).scalar_one_or_none()
-        if found is not None and (newest is None or found > newest):
-            newest = int(found)
+        for chain_id, seq, rowid in conn.execute(query):
+            if (chain_id, seq) in wanted and (newest is None or rowid > newest):
+                newest = int(rowid)
     return newest
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, or_, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
 
 from hub.errors import StoreError
 from hub.store._errors import translating
-from hub.store._sql import chunked, insert_many_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore, pairs_among
 from hub.store.schema import referral_timeline, referrals
 
 __all__ = [
@@ -271,14 +271,15 @@ def _lock_referrals(conn: Connection, referral_ids: Sequence[str]) -> None:
 
 
 def _events_on_timelines(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    wanted = set(keys)
     found: set[tuple[str, str]] = set()
-    for chunk in chunked(sorted(set(keys))):
+    for chunk in chunked(sorted(wanted)):
         result = conn.execute(
             select(referral_timeline.c.referral_id, referral_timeline.c.event_id).where(
-                tuple_(referral_timeline.c.referral_id, referral_timeline.c.event_id).in_(chunk)
+                pairs_among(referral_timeline.c.referral_id, referral_timeline.c.event_id, chunk)
             )
         )
-        found.update((str(r), str(e)) for r, e in result)
+        found.update(key for key in ((str(r), str(e)) for r, e in result) if key in wanted)
     return found
 
 

@@ -321,7 +321,7 @@ def test_record_many_makes_the_entries_record_makes_one_by_one(store: Store) -> 
 
 
 def test_record_many_sends_a_few_statements_whatever_the_batch_size(store: Store) -> None:
-    """One lock per chain (PostgreSQL only), two queries for the heads, one insert."""
+    """One lock per chain (PostgreSQL only), one query for the heads, one insert."""
     _existing_chains(store)
     chains = {f"referral:r{n}" for n in range(40)}
     drafts = [
@@ -332,7 +332,7 @@ def test_record_many_sends_a_few_statements_whatever_the_batch_size(store: Store
         rows = _recorder(_numbered_ids()).record_many(conn, drafts)
     locks = [sql for sql in sent if "advisory" in sql]
     assert len(locks) == (len(chains) if store.dialect_name == "postgresql" else 0)
-    assert len(sent) - len(locks) == 3, sent
+    assert len(sent) - len(locks) == 2, sent
     assert {row.chain_id for row in rows} == chains
     assert [row.seq for row in rows if row.chain_id == "referral:r1"] == [2, 3, 4, 5, 6]
 
