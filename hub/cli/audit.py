@@ -459,7 +459,7 @@ def _recorder(settings: HubSettings) -> AuditRecorder:
 
 @app.command("checkpoint")
 def checkpoint_command(database: DatabaseOption = None, config: ConfigOption = None) -> None:
-    """Write a checkpoint now over the chains grown since the last (signed if a key is configured)."""
+    """Write a checkpoint over the chains grown since the last (signed if a key is set)."""
     settings = settings_or_exit(config, database_url=database)
     recorder = _recorder(settings)
     with _transaction(settings.database_url) as conn:
