@@ -3,7 +3,8 @@
 Each request still hears 202 only after its event is committed, but the
 requests waiting together share one transaction: the store commits once for
 many, where it would otherwise commit, and make each writer wait, once per
-event. A savepoint per event keeps one refused event from undoing the others.
+event. Within it they are accepted together (:func:`accept_many`): a few
+statements for the group, and a refused event undoes none of the others.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hub.audit import AuditRecorder
 from hub.contracts import CloudEvent
 from hub.contracts.events import EventPayload
 from hub.errors import HubError
-from hub.services.intake import Acceptance, accept_in
+from hub.services.intake import Acceptance, Outcome, Submission, accept_many
 from hub.store import Store
 
 __all__ = ["GroupIntake"]
@@ -26,9 +27,7 @@ __all__ = ["GroupIntake"]
 
 @dataclass
 class _Waiting:
-    event: CloudEvent
-    payload: EventPayload
-    sender: str
+    submission: Submission
     answer: asyncio.Future[Acceptance]
 
 
@@ -56,7 +55,7 @@ class GroupIntake:
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._run(self._queue), name="group-intake")
         answer: asyncio.Future[Acceptance] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Waiting(event, payload, sender, answer))
+        self._queue.put_nowait(_Waiting(Submission(event, payload, sender), answer))
         return await answer
 
     async def close(self) -> None:
@@ -86,25 +85,9 @@ class GroupIntake:
                 else:
                     waiting.answer.set_exception(outcome)
 
-    def _commit(self, batch: list[_Waiting]) -> list[Acceptance | HubError]:
+    def _commit(self, batch: list[_Waiting]) -> list[Outcome]:
         now = self._clock()
-        outcomes: list[Acceptance | HubError] = []
         with self._store.transaction() as conn:
-            for waiting in batch:
-                savepoint = conn.begin_nested()
-                try:
-                    acceptance = accept_in(
-                        conn,
-                        waiting.event,
-                        waiting.payload,
-                        sender=waiting.sender,
-                        now=now,
-                        audit=self._audit,
-                    )
-                except HubError as exc:
-                    savepoint.rollback()
-                    outcomes.append(exc)
-                    continue
-                savepoint.commit()
-                outcomes.append(acceptance)
-        return outcomes
+            return accept_many(
+                conn, [waiting.submission for waiting in batch], now=now, audit=self._audit
+            )

@@ -4,16 +4,20 @@
 same event id accepted twice is one event; the same id with other content is a
 conflict. Consent events also update the consent registry in the same
 transaction, so a referral accepted a moment later already finds its consent.
+Events arriving together are accepted together (:func:`accept_many`), with the
+same answers, rows and audit entries as one after another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeAlias
 
 from sqlalchemy import Connection
 
-from hub.audit import AuditAction, AuditRecorder
+from hub.audit import AuditAction, AuditRecorder, EntryDraft, SubjectErased
 from hub.broker.topics import INGRESS
 from hub.contracts import MAX_EVENT_BYTES, CloudEvent, ContractRegistry, to_kafka
 from hub.contracts.events import (
@@ -30,17 +34,21 @@ from hub.errors import (
     HubError,
     InvalidEnvelope,
     InvalidPayload,
+    StoreError,
     UnknownEventType,
     UnknownVersion,
 )
-from hub.services.vault import seal, unseal
+from hub.services.vault import seal_many, subject_for, unseal
 from hub.store import Store, consents, outbox, referral_subjects
 from hub.store.consents import ConsentRow
 
 __all__ = [
     "Acceptance",
+    "Outcome",
+    "Submission",
     "accept_event",
     "accept_in",
+    "accept_many",
     "record_refusal",
     "refusal_code",
     "vet",
@@ -61,6 +69,19 @@ class Acceptance:
     event_type: str
     version: int
     created: bool
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A vetted event (see :func:`vet`) and the agency that sent it."""
+
+    event: CloudEvent
+    payload: EventPayload
+    sender: str
+
+
+#: What a submission comes to: accepted, or the refusal to answer it with.
+Outcome: TypeAlias = Acceptance | HubError
 
 
 def accept_event(
@@ -105,67 +126,211 @@ def accept_in(
     now: datetime,
     audit: AuditRecorder | None,
 ) -> Acceptance:
-    """Accept a vetted event inside the caller's transaction."""
-    existing = outbox.get(conn, event.id)
-    if existing is not None:
-        if unseal(conn, existing.envelope) != event.structured():
-            raise Conflict(f"event {event.id} was already accepted with other content")
-        return Acceptance(event.id, event.type, event.version, created=False)
-    if isinstance(payload, ConsentGrantedV1):
-        _record_grant(conn, payload, event, sender, now)
-    elif isinstance(payload, ConsentWithdrawnV1):
-        _record_withdrawal(conn, payload, event, sender, now)
-    if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
-        referral_subjects.link(conn, payload.referral_id, payload.subject_id, now)
-    added = outbox.add(
-        conn,
-        event_id=event.id,
-        topic=INGRESS,
-        key=event.subject,
-        envelope=seal(conn, event, now),
-        at=now,
-    )
-    if not added:
-        # A concurrent request with this id committed first (PostgreSQL does
-        # not serialise the read above): answer as for a retry, or refuse.
-        existing = outbox.get(conn, event.id)
-        if existing is None or unseal(conn, existing.envelope) != event.structured():
-            raise Conflict(f"event {event.id} was already accepted with other content")
-        return Acceptance(event.id, event.type, event.version, created=False)
-    if audit is not None:
-        _record_acceptance(audit, conn, event, payload, sender, now)
-    return Acceptance(event.id, event.type, event.version, created=True)
+    """Accept a vetted event inside the caller's transaction, or raise why it cannot be."""
+    (outcome,) = accept_many(conn, [Submission(event, payload, sender)], now=now, audit=audit)
+    if isinstance(outcome, HubError):
+        raise outcome
+    return outcome
 
 
-def _record_acceptance(
-    audit: AuditRecorder,
+def accept_many(
     conn: Connection,
-    event: CloudEvent,
-    payload: EventPayload,
-    sender: str,
+    submissions: Sequence[Submission],
+    *,
     now: datetime,
-) -> None:
+    audit: AuditRecorder | None,
+) -> list[Outcome]:
+    """Accept vetted events inside the caller's transaction, answering each on its own.
+
+    The answers, rows and audit entries are those of accepting the events one
+    after another, and a refused event leaves nothing behind; but the events
+    of a run (see :func:`_runs`) share their statements, a few for the run
+    rather than a few for each event. A store error raised for the whole run
+    sends its events through one at a time, so that only the one at fault
+    hears it; raised for one event alone, it is that event's answer.
+    """
+    outcomes: list[Outcome] = []
+    for run in _runs(submissions):
+        outcomes.extend(_accept_run(conn, run, now, audit))
+    return outcomes
+
+
+def _runs(submissions: Sequence[Submission]) -> Iterator[list[Submission]]:
+    """The submissions in order, cut wherever one must see what an earlier one wrote.
+
+    A consent change runs alone: its checks read the consents recorded before
+    it. An event starts a new run after one that carries its id (it is then a
+    retry or a conflict) or requests its referral (it is sealed under the
+    subject that request links). So no event of a run reads what another of
+    the run writes, and the run can be read, sealed and written all at once.
+    """
+    run: list[Submission] = []
+    event_ids: set[str] = set()
+    referral_ids: set[str] = set()
+    for submission in submissions:
+        event, payload = submission.event, submission.payload
+        alone = _changes_consent(payload)
+        if run and (alone or event.id in event_ids or event.subject in referral_ids):
+            yield run
+            run, event_ids, referral_ids = [], set(), set()
+        run.append(submission)
+        event_ids.add(event.id)
+        if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+            referral_ids.add(payload.referral_id)
+        if alone:
+            yield run
+            run, event_ids, referral_ids = [], set(), set()
+    if run:
+        yield run
+
+
+class _Raced(Exception):
+    """A concurrent transaction queued some of the run's event ids after the run looked."""
+
+
+def _accept_run(
+    conn: Connection, run: Sequence[Submission], now: datetime, audit: AuditRecorder | None
+) -> list[Outcome]:
+    # A race leaves one more of the run's ids stored (the losing insert waited
+    # for the winner to commit), so a run is taken again at most once per id.
+    for _ in range(len(run) + 1):
+        savepoint = conn.begin_nested()
+        try:
+            outcomes = _accept_together(conn, run, now, audit)
+        except _Raced:
+            savepoint.rollback()
+            continue
+        except HubError as exc:
+            savepoint.rollback()
+            if len(run) == 1:
+                return [exc]
+            # A statement shared by the run failed: take its events one at a
+            # time, so that only the one at fault is refused.
+            return [outcome for one in run for outcome in _accept_run(conn, [one], now, audit)]
+        savepoint.commit()
+        return outcomes
+    raise StoreError("other transactions kept queueing the same event ids; try again")
+
+
+def _accept_together(
+    conn: Connection, run: Sequence[Submission], now: datetime, audit: AuditRecorder | None
+) -> list[Outcome]:
+    """Answer a run: ids already stored as retries or conflicts, the others accepted anew."""
+    stored = outbox.get_many(conn, [submission.event.id for submission in run])
+    outcomes: dict[int, Outcome] = {}
+    new: list[int] = []
+    for index, submission in enumerate(run):
+        row = stored.get(submission.event.id)
+        if row is None:
+            new.append(index)
+        else:
+            outcomes[index] = _answer_again(submission.event, unseal(conn, row.envelope))
+    accepted = _accept_new(conn, [run[index] for index in new], now, audit)
+    outcomes.update(zip(new, accepted, strict=True))
+    return [outcomes[index] for index in range(len(run))]
+
+
+def _answer_again(event: CloudEvent, stored: Mapping[str, Any] | None) -> Outcome:
+    """The answer to an event whose id is stored: a retry if it is the same event."""
+    if stored != event.structured():
+        return Conflict(f"event {event.id} was already accepted with other content")
+    return _acceptance(event, created=False)
+
+
+def _acceptance(event: CloudEvent, *, created: bool) -> Acceptance:
+    return Acceptance(event.id, event.type, event.version, created=created)
+
+
+@dataclass
+class _New:
+    """An event whose id was not stored, as the steps of accepting it fill it in."""
+
+    submission: Submission
+    change: ConsentRow | None = None
+    refusal: HubError | None = None
+
+    def outcome(self) -> Outcome:
+        if self.refusal is not None:
+            return self.refusal
+        return _acceptance(self.submission.event, created=True)
+
+
+def _accept_new(
+    conn: Connection,
+    submissions: Sequence[Submission],
+    now: datetime,
+    audit: AuditRecorder | None,
+) -> list[Outcome]:
+    """Check, seal and store events whose ids were not stored; raises _Raced if one is now."""
+    new = [_New(submission) for submission in submissions]
+    for item in new:
+        try:
+            item.change = _consent_change(conn, item.submission, now)
+        except HubError as exc:
+            item.refusal = exc
+    sealed = _seal(conn, [item for item in new if item.refusal is None], now)
+    accepted = [item for item, _ in sealed]
+    _write_state(conn, accepted, now)
+    _queue(conn, sealed, now)
+    if audit is not None:
+        audit.record_many(conn, [_acceptance_entry(item.submission, now) for item in accepted])
+    return [item.outcome() for item in new]
+
+
+def _seal(
+    conn: Connection, items: Sequence[_New], now: datetime
+) -> list[tuple[_New, dict[str, Any]]]:
+    """Each event sealed under its subject's key; an erased subject's is refused instead."""
+    envelopes = seal_many(conn, [item.submission.event for item in items], now)
+    sealed: list[tuple[_New, dict[str, Any]]] = []
+    for item, envelope in zip(items, envelopes, strict=True):
+        if envelope is None:
+            item.refusal = SubjectErased(subject_for(conn, item.submission.event))
+        else:
+            sealed.append((item, envelope))
+    return sealed
+
+
+def _write_state(conn: Connection, accepted: Sequence[_New], now: datetime) -> None:
+    """Record the consent each accepted event changes and the subject each referral is about."""
+    for item in accepted:
+        event, payload = item.submission.event, item.submission.payload
+        if item.change is not None:
+            consents.record_consent(conn, item.change, event_id=event.id, at=now)
+        if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+            referral_subjects.link(conn, payload.referral_id, payload.subject_id, now)
+
+
+def _queue(conn: Connection, sealed: Sequence[tuple[_New, dict[str, Any]]], now: datetime) -> None:
+    """Put the sealed events in the outbox; raises _Raced if one of their ids is there now."""
+    events = [(item.submission.event, envelope) for item, envelope in sealed]
+    rows = [(event.id, event.subject, envelope) for event, envelope in events]
+    if len(outbox.add_many(conn, rows, topic=INGRESS, at=now)) < len(rows):
+        # PostgreSQL does not serialise the look before with a concurrent
+        # request's insert: the run starts again, and answers those ids as stored.
+        raise _Raced
+
+
+def _acceptance_entry(submission: Submission, now: datetime) -> EntryDraft:
+    event, payload, sender = submission.event, submission.payload, submission.sender
     if isinstance(payload, ConsentGrantedV1 | ConsentWithdrawnV1):
         action = (
             AuditAction.CONSENT_GRANTED
             if isinstance(payload, ConsentGrantedV1)
             else AuditAction.CONSENT_WITHDRAWN
         )
-        audit.record(
-            conn,
-            action=action,
-            actor=sender,
-            at=now,
+        return EntryDraft(
+            action,
+            sender,
+            now,
             event_id=event.id,
             consent_id=payload.consent_id,
             details={"event_type": event.type},
         )
-        return
-    audit.record(
-        conn,
-        action=AuditAction.ACCEPTED,
-        actor=sender,
-        at=now,
+    return EntryDraft(
+        AuditAction.ACCEPTED,
+        sender,
+        now,
         event_id=event.id,
         referral_id=event.subject,
         consent_id=event.consentid or getattr(payload, "consent_id", None),
@@ -181,9 +346,23 @@ def _check_record_size(event: CloudEvent) -> None:
         raise InvalidEnvelope([("(root)", reason)])
 
 
-def _record_grant(
+def _changes_consent(payload: EventPayload) -> bool:
+    return isinstance(payload, ConsentGrantedV1 | ConsentWithdrawnV1)
+
+
+def _consent_change(conn: Connection, submission: Submission, now: datetime) -> ConsentRow | None:
+    """The consent state the event records, if it is a consent change; raises why it may not."""
+    payload = submission.payload
+    if isinstance(payload, ConsentGrantedV1):
+        return _grant(conn, payload, submission.event, submission.sender, now)
+    if isinstance(payload, ConsentWithdrawnV1):
+        return _withdrawal(conn, payload, submission.event, submission.sender, now)
+    return None
+
+
+def _grant(
     conn: Connection, payload: ConsentGrantedV1, event: CloudEvent, sender: str, now: datetime
-) -> None:
+) -> ConsentRow:
     if payload.recorded_by != sender:
         raise AccessDenied("a consent is recorded only by the agency that records it")
     current = consents.get_consent(conn, payload.consent_id)
@@ -192,28 +371,23 @@ def _record_grant(
     ):
         raise Conflict(f"consent {payload.consent_id} belongs to another subject or agency")
     scope = [entry.model_dump(mode="json", exclude_none=True) for entry in payload.scope]
-    consents.record_consent(
-        conn,
-        ConsentRow(
-            consent_id=payload.consent_id,
-            subject_id=payload.subject_id,
-            recorded_by=payload.recorded_by,
-            granted_by=payload.granted_by.value,
-            status="active",
-            scope=scope,
-            valid_from=payload.valid_from,
-            valid_until=payload.valid_until,
-            updated_at=now,
-            last_event_id=event.id,
-        ),
-        event_id=event.id,
-        at=now,
+    return ConsentRow(
+        consent_id=payload.consent_id,
+        subject_id=payload.subject_id,
+        recorded_by=payload.recorded_by,
+        granted_by=payload.granted_by.value,
+        status="active",
+        scope=scope,
+        valid_from=payload.valid_from,
+        valid_until=payload.valid_until,
+        updated_at=now,
+        last_event_id=event.id,
     )
 
 
-def _record_withdrawal(
+def _withdrawal(
     conn: Connection, payload: ConsentWithdrawnV1, event: CloudEvent, sender: str, now: datetime
-) -> None:
+) -> ConsentRow:
     current = consents.get_consent(conn, payload.consent_id)
     if current is None:
         raise InvalidPayload([("data.consent_id", f"no consent {payload.consent_id} is on record")])
@@ -221,22 +395,17 @@ def _record_withdrawal(
         raise AccessDenied("a consent is withdrawn only through the agency that recorded it")
     if current.subject_id != payload.subject_id:
         raise InvalidPayload([("data.subject_id", "differs from the consent's subject")])
-    consents.record_consent(
-        conn,
-        ConsentRow(
-            consent_id=current.consent_id,
-            subject_id=current.subject_id,
-            recorded_by=current.recorded_by,
-            granted_by=current.granted_by,
-            status="withdrawn",
-            scope=current.scope,
-            valid_from=current.valid_from,
-            valid_until=current.valid_until,
-            updated_at=now,
-            last_event_id=event.id,
-        ),
-        event_id=event.id,
-        at=now,
+    return ConsentRow(
+        consent_id=current.consent_id,
+        subject_id=current.subject_id,
+        recorded_by=current.recorded_by,
+        granted_by=current.granted_by,
+        status="withdrawn",
+        scope=current.scope,
+        valid_from=current.valid_from,
+        valid_until=current.valid_until,
+        updated_at=now,
+        last_event_id=event.id,
     )
 
 

@@ -7,7 +7,7 @@ an event is never lost and never published without its state change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,14 +15,16 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from hub.store._errors import translating
-from hub.store._sql import insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore, insert_or_ignore
 from hub.store.schema import outbox
 
 __all__ = [
     "OutboxRow",
     "add",
+    "add_many",
     "count_pending",
     "get",
+    "get_many",
     "mark_published",
     "pending",
     "published",
@@ -87,6 +89,38 @@ def add(
 
 
 @translating
+def add_many(
+    conn: Connection,
+    events: Sequence[tuple[str, str, Mapping[str, Any]]],
+    *,
+    topic: str,
+    at: datetime,
+) -> set[str]:
+    """Queue ``(event_id, key, envelope)`` triples on ``topic``, in order; the ids not queued yet.
+
+    An id already queued, by this call or a concurrent one, is left as it is.
+    """
+    added = insert_many_or_ignore(
+        conn,
+        outbox,
+        [
+            {
+                "event_id": event_id,
+                "topic": topic,
+                "key": key,
+                "envelope": dict(envelope),
+                "created_at": at,
+                "published_at": None,
+            }
+            for event_id, key, envelope in events
+        ],
+        conflict_on=["event_id"],
+        returning="event_id",
+    )
+    return {str(event_id) for event_id in added}
+
+
+@translating
 def published(conn: Connection, *, after_seq: int, limit: int) -> list[OutboxRow]:
     """Published messages with ``seq > after_seq``, by seq: what a recovery re-examines."""
     result = conn.execute(
@@ -109,6 +143,16 @@ def unpublish(conn: Connection, seqs: Sequence[int]) -> None:
 def get(conn: Connection, event_id: str) -> OutboxRow | None:
     m = conn.execute(select(outbox).where(outbox.c.event_id == event_id)).mappings().first()
     return _row(m) if m is not None else None
+
+
+@translating
+def get_many(conn: Connection, event_ids: Sequence[str]) -> dict[str, OutboxRow]:
+    """The queued events among ``event_ids``, by event id; ids never queued are absent."""
+    found: dict[str, OutboxRow] = {}
+    for chunk in chunked(sorted(set(event_ids))):
+        result = conn.execute(select(outbox).where(outbox.c.event_id.in_(chunk))).mappings()
+        found.update((row.event_id, row) for row in map(_row, result))
+    return found
 
 
 @translating

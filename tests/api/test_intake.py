@@ -84,16 +84,16 @@ def test_an_agency_cannot_claim_a_compelled_disclosure(store: Store) -> None:
 
 
 class _RacedGet:
-    """``outbox.get`` as seen by a request racing another with the same id: the first
-    look finds nothing, because the other request has not committed yet."""
+    """``outbox.get_many`` as seen by a request racing another with the same id: the
+    first look finds nothing, because the other request has not committed yet."""
 
     def __init__(self) -> None:
         self.calls = 0
-        self._real = outbox.get
+        self._real = outbox.get_many
 
-    def __call__(self, conn: Any, event_id: str) -> Any:
+    def __call__(self, conn: Any, event_ids: Any) -> Any:
         self.calls += 1
-        return None if self.calls == 1 else self._real(conn, event_id)
+        return {} if self.calls == 1 else self._real(conn, event_ids)
 
 
 def test_a_racing_duplicate_gets_the_retry_answer(
@@ -102,11 +102,13 @@ def test_a_racing_duplicate_gets_the_retry_answer(
     """Two requests with one event id at once: the loser is answered as a retry, not created."""
     event = a_referral()
     accept(store, event)
-    monkeypatch.setattr(outbox, "get", _RacedGet())
+    raced = _RacedGet()
+    monkeypatch.setattr(outbox, "get_many", raced)
 
     answer = accept(store, event)
 
     assert answer.created is False
+    assert raced.calls >= 2  # the race was run: the first look found nothing
 
 
 def test_a_racing_request_with_other_content_is_a_conflict(
@@ -116,10 +118,12 @@ def test_a_racing_request_with_other_content_is_a_conflict(
     event = a_referral()
     accept(store, event)
     other = event.with_data({**event.data, "priority": "emergency"})
-    monkeypatch.setattr(outbox, "get", _RacedGet())
+    raced = _RacedGet()
+    monkeypatch.setattr(outbox, "get_many", raced)
 
     with pytest.raises(Conflict):
         accept(store, other)
+    assert raced.calls >= 2
 
     monkeypatch.undo()
     assert stored(store, event.id) == event.structured()

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from hub.audit import AuditRecorder
 from hub.contracts import AgencyKind, CloudEvent, Purpose, default_registry
 from hub.contracts.events import ConsentScope
-from hub.errors import Conflict
+from hub.errors import Conflict, StoreError
 from hub.services.group_intake import GroupIntake
 from hub.services.intake import vet
 from hub.store import Store, outbox
@@ -66,3 +67,46 @@ async def test_a_refused_event_does_not_undo_the_others(store: Store) -> None:
     assert isinstance(outcomes[1], Conflict)
     with store.transaction() as conn:
         assert all(outbox.get(conn, e.id) is not None for e in neighbours)
+
+
+async def test_the_same_event_sent_twice_at_once_is_created_once(store: Store) -> None:
+    """Two requests with one id in a group: one creates it, the other hears a retry's answer."""
+    intake = GroupIntake(store, audit=AuditRecorder(signer=None))
+    event = a_consent()
+    clash = a_consent().model_copy(update={"id": event.id})
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                intake.accept(e, vet(REGISTRY, e, "chu-test"), "chu-test")
+                for e in [event, event.model_copy(), clash]
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await intake.close()
+    created = [o.created if not isinstance(o, BaseException) else type(o) for o in outcomes]
+    assert created == [True, False, Conflict]
+
+
+async def test_a_failing_audit_log_refuses_every_event(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the audit log cannot be written, every request hears it and nothing is stored."""
+    audit = AuditRecorder(signer=None)
+
+    def unavailable(*_args: object) -> None:
+        raise StoreError("the audit table is unavailable")
+
+    monkeypatch.setattr(audit, "record_many", unavailable)
+    intake = GroupIntake(store, audit=audit)
+    events = [a_consent() for _ in range(3)]
+    try:
+        outcomes = await asyncio.gather(
+            *(intake.accept(e, vet(REGISTRY, e, "chu-test"), "chu-test") for e in events),
+            return_exceptions=True,
+        )
+    finally:
+        await intake.close()
+    assert all(isinstance(o, StoreError) for o in outcomes)
+    with store.transaction() as conn:
+        assert all(outbox.get(conn, e.id) is None for e in events)

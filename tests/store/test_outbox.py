@@ -93,3 +93,34 @@ def test_duplicate_add_does_not_publish_twice(conn: Connection, now: datetime) -
     outbox.mark_published(conn, [row.seq], now)
     assert _add(conn, "e1", now) is False
     assert outbox.pending(conn, 10) == []
+
+
+def _envelope(event_id: str, n: int) -> dict[str, object]:
+    return {"id": event_id, "data": {"n": n}}
+
+
+def test_add_many_queues_in_order_and_names_the_new_ids(conn: Connection, now: datetime) -> None:
+    """add_many queues the events in the order given and returns only the ids it queued."""
+    _add(conn, "e1", now, n=1)
+    added = outbox.add_many(
+        conn,
+        [("e0", "r-0", _envelope("e0", 0)), ("e1", "r-1", _envelope("e1", 2))],
+        topic="referrals.v1",
+        at=now,
+    )
+    assert added == {"e0"}
+    assert [r.event_id for r in outbox.pending(conn, 10)] == ["e1", "e0"]
+    kept = outbox.get(conn, "e1")
+    assert kept is not None
+    assert kept.envelope["data"] == {"n": 1}
+    assert outbox.add_many(conn, [], topic="referrals.v1", at=now) == set()
+
+
+def test_get_many_finds_the_queued_ids_only(conn: Connection, now: datetime) -> None:
+    """get_many returns the rows of the ids queued, keyed by id, and nothing for the others."""
+    for i in range(3):
+        _add(conn, f"e{i}", now, n=i)
+    found = outbox.get_many(conn, ["e2", "e0", "nope", "e0"])
+    assert sorted(found) == ["e0", "e2"]
+    assert found["e2"] == outbox.get(conn, "e2")
+    assert outbox.get_many(conn, []) == {}
