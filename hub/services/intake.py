@@ -293,12 +293,14 @@ def _seal(
 
 def _write_state(conn: Connection, accepted: Sequence[_New], now: datetime) -> None:
     """Record the consent each accepted event changes and the subject each referral is about."""
+    links: list[tuple[str, str]] = []
     for item in accepted:
         event, payload = item.submission.event, item.submission.payload
         if item.change is not None:
             consents.record_consent(conn, item.change, event_id=event.id, at=now)
         if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
-            referral_subjects.link(conn, payload.referral_id, payload.subject_id, now)
+            links.append((payload.referral_id, payload.subject_id))
+    referral_subjects.link_many(conn, links, now)
 
 
 def _queue(conn: Connection, sealed: Sequence[tuple[_New, dict[str, Any]]], now: datetime) -> None:

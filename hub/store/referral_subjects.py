@@ -12,21 +12,32 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from hub.store._errors import translating
-from hub.store._sql import chunked, insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore
 from hub.store.schema import referral_subjects
 
-__all__ = ["link", "subject_of", "subjects_of"]
+__all__ = ["link", "link_many", "subject_of", "subjects_of"]
 
 
 @translating
 def link(conn: Connection, referral_id: str, subject_id: str, at: datetime) -> bool:
     """Record the referral's subject; False if it was known already."""
-    return insert_or_ignore(
+    return bool(link_many(conn, [(referral_id, subject_id)], at))
+
+
+@translating
+def link_many(conn: Connection, links: Sequence[tuple[str, str]], at: datetime) -> set[str]:
+    """Record ``(referral id, subject id)`` pairs; the referral ids not known before."""
+    linked = insert_many_or_ignore(
         conn,
         referral_subjects,
-        {"referral_id": referral_id, "subject_id": subject_id, "created_at": at},
+        [
+            {"referral_id": referral_id, "subject_id": subject_id, "created_at": at}
+            for referral_id, subject_id in links
+        ],
         conflict_on=["referral_id"],
+        returning="referral_id",
     )
+    return {str(referral_id) for referral_id in linked}
 
 
 @translating

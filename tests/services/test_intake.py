@@ -282,14 +282,14 @@ def test_a_store_error_for_one_event_refuses_that_event_only(
 ) -> None:
     """A statement failing in the group's batch sends the events one by one: one is refused."""
     first, faulty, last = a_referral(), a_referral(), a_referral()
-    link = referral_subjects.link
+    link_many = referral_subjects.link_many
 
-    def failing_link(conn: Connection, referral_id: str, subject_id: str, at: datetime) -> bool:
-        if referral_id == faulty.subject:
+    def failing_link(conn: Connection, links: Sequence[tuple[str, str]], at: datetime) -> set[str]:
+        if any(referral_id == faulty.subject for referral_id, _ in links):
             raise StoreError("the database refused the row")
-        return link(conn, referral_id, subject_id, at)
+        return link_many(conn, links, at)
 
-    monkeypatch.setattr(referral_subjects, "link", failing_link)
+    monkeypatch.setattr(referral_subjects, "link_many", failing_link)
 
     outcomes = accept(store, [first, faulty, last], audit)
 
