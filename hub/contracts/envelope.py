@@ -60,22 +60,6 @@ _TRACEPARENT = re.compile(
 )
 #: RFC 3339 date-time, as CloudEvents requires for ``time``: seconds and an offset.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-_KNOWN_ATTRIBUTES = frozenset(
-    {
-        "specversion",
-        "id",
-        "source",
-        "type",
-        "time",
-        "subject",
-        "dataschema",
-        "datacontenttype",
-        "data",
-        "consentid",
-        "correlationid",
-        "traceparent",
-    }
-)
 _CONTEXT_ATTRIBUTES = (
     "specversion",
     "id",
@@ -85,6 +69,9 @@ _CONTEXT_ATTRIBUTES = (
     "subject",
     "dataschema",
     "datacontenttype",
+)
+_KNOWN_ATTRIBUTES = frozenset(
+    (*_CONTEXT_ATTRIBUTES, "data", "consentid", "correlationid", "traceparent")
 )
 _HEADER_PREFIX = "ce_"
 

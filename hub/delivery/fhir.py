@@ -18,14 +18,13 @@ import httpx
 from hub.adapters.fhir import FhirVersion, ReferralParties, encode_event
 from hub.config import AgencyConfig, FhirDelivery
 from hub.contracts import CloudEvent, ContractRegistry, default_registry
+from hub.delivery.http import post_to_agency
 from hub.errors import AdapterError, DeliveryError, StoreError
 from hub.store import Store, referrals
 
 __all__ = ["FHIR_JSON", "FhirTransport"]
 
 FHIR_JSON = "application/fhir+json"
-#: Answers that another attempt may fix; every other 4xx is final.
-_RETRIABLE_STATUS = frozenset({408, 425, 429})
 
 
 class FhirTransport:
@@ -63,17 +62,7 @@ class FhirTransport:
         headers = {"Content-Type": FHIR_JSON, "Accept": FHIR_JSON}
         if settings.bearer_token is not None:
             headers["Authorization"] = f"Bearer {settings.bearer_token.get_secret_value()}"
-        try:
-            response = await self._client.post(
-                settings.base_url.rstrip("/"), content=body, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            # Timeouts, refused connections, broken TLS: the server may be back soon.
-            raise DeliveryError(f"{type(exc).__name__} posting to {agency.id}") from exc
-        if response.is_success:
-            return
-        retriable = response.status_code >= 500 or response.status_code in _RETRIABLE_STATUS
-        raise DeliveryError(f"{agency.id} answered {response.status_code}", retriable=retriable)
+        await post_to_agency(self._client, agency.id, settings.base_url.rstrip("/"), body, headers)
 
     async def _parties(self, event: CloudEvent) -> ReferralParties | None:
         if self._store is None or event.type != "referral.status-changed":

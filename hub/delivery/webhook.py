@@ -9,13 +9,11 @@ import httpx
 from hub.config import AgencyConfig, WebhookDelivery
 from hub.contracts import CloudEvent
 from hub.contracts.envelope import STRUCTURED_CONTENT_TYPE
+from hub.delivery.http import post_to_agency
 from hub.delivery.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from hub.errors import DeliveryError
 
 __all__ = ["WebhookTransport"]
-
-#: Answers that another attempt may fix; every other 4xx is final.
-_RETRIABLE_STATUS = frozenset({408, 425, 429})
 
 
 class WebhookTransport:
@@ -38,11 +36,4 @@ class WebhookTransport:
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(settings.secret.get_secret_value(), timestamp, body),
         }
-        try:
-            response = await self._client.post(settings.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__} posting to {agency.id}") from exc
-        if response.is_success:
-            return
-        retriable = response.status_code >= 500 or response.status_code in _RETRIABLE_STATUS
-        raise DeliveryError(f"{agency.id} answered {response.status_code}", retriable=retriable)
+        await post_to_agency(self._client, agency.id, settings.url, body, headers)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from hub.store._errors import translating
-from hub.store._sql import chunked, insert_many_or_ignore, insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore
 from hub.store.schema import processed_events
 
 __all__ = ["claim", "claim_many", "is_processed", "processed_among"]
@@ -21,12 +21,7 @@ __all__ = ["claim", "claim_many", "is_processed", "processed_among"]
 @translating
 def claim(conn: Connection, consumer: str, event_id: str, at: datetime) -> bool:
     """Record that ``consumer`` handles ``event_id``; False if it already had."""
-    return insert_or_ignore(
-        conn,
-        processed_events,
-        {"consumer": consumer, "event_id": event_id, "processed_at": at},
-        conflict_on=["consumer", "event_id"],
-    )
+    return bool(claim_many(conn, consumer, [event_id], at))
 
 
 @translating
