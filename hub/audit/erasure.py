@@ -33,17 +33,26 @@ from hub.store import subject_keys
 
 __all__ = [
     "ENVELOPE_ENC",
+    "MAX_SUBJECT_CHARS",
     "SubjectErased",
     "decrypt_payload",
+    "decrypt_with",
     "encrypt_payload",
     "encrypt_payloads",
     "erase_subject",
+    "sealed_size_bound",
+    "sealed_subject",
 ]
 
 #: The ``enc`` marker of an envelope this module wrote.
 ENVELOPE_ENC = "aesgcm"
 
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
+#: The JSON around an envelope's values: its keys, quotes and base64 nonce.
+_ENVELOPE_OVERHEAD = 128
+#: Subject ids are pseudonyms, or ``unlinked:`` and a referral id.
+MAX_SUBJECT_CHARS = 160
 _AAD_PREFIX = b"referral-hub/payload/v1/"
 
 
@@ -110,23 +119,45 @@ def decrypt_payload(conn: Connection, envelope: Mapping[str, Any]) -> dict[str, 
 
     ValueError for something that is not an envelope, or one that was altered.
     """
-    if envelope.get("enc") != ENVELOPE_ENC:
-        raise ValueError(f"not an encrypted payload envelope (enc={envelope.get('enc')!r})")
-    subject_id = _text(envelope, "subject")
-    nonce_b64, ciphertext_b64 = _text(envelope, "nonce"), _text(envelope, "ciphertext")
-    key = subject_keys.get_key(conn, subject_id)
+    key = subject_keys.get_key(conn, sealed_subject(envelope))
     if key is None:
         return None
-    try:
-        nonce = base64.b64decode(nonce_b64, validate=True)
-        ciphertext = base64.b64decode(ciphertext_b64, validate=True)
-        plaintext = AESGCM(key).decrypt(nonce, ciphertext, _aad(subject_id))
-    except (binascii.Error, InvalidTag, ValueError) as exc:
-        raise ValueError("the envelope does not decrypt: it was altered or mislabelled") from exc
-    data = json.loads(plaintext)
+    data = json.loads(decrypt_with(key, envelope))
     if not isinstance(data, dict):
         raise ValueError("the envelope does not hold a JSON object")
     return data
+
+
+def sealed_subject(envelope: Mapping[str, Any]) -> str:
+    """Whose key seals an envelope; ValueError for something that is not an envelope."""
+    if envelope.get("enc") != ENVELOPE_ENC:
+        raise ValueError(f"not an encrypted payload envelope (enc={envelope.get('enc')!r})")
+    return _text(envelope, "subject")
+
+
+def decrypt_with(key: bytes, envelope: Mapping[str, Any]) -> bytes:
+    """The JSON text an envelope holds, opened with its subject's ``key``.
+
+    ValueError for something that is not an envelope, or one that was altered.
+    """
+    subject_id = sealed_subject(envelope)
+    nonce_b64, ciphertext_b64 = _text(envelope, "nonce"), _text(envelope, "ciphertext")
+    try:
+        nonce = base64.b64decode(nonce_b64, validate=True)
+        ciphertext = base64.b64decode(ciphertext_b64, validate=True)
+        return AESGCM(key).decrypt(nonce, ciphertext, _aad(subject_id))
+    except (binascii.Error, InvalidTag, ValueError) as exc:
+        raise ValueError("the envelope does not decrypt: it was altered or mislabelled") from exc
+
+
+def sealed_size_bound(plaintext_bytes: int) -> int:
+    """At most how many bytes an envelope takes as JSON text, for a payload this long.
+
+    Base64 of the ciphertext and its tag, the nonce, and the subject id (at
+    most :data:`MAX_SUBJECT_CHARS` characters, each at most 6 bytes escaped).
+    """
+    ciphertext = 4 * -(-(plaintext_bytes + _TAG_BYTES) // 3)
+    return ciphertext + 6 * MAX_SUBJECT_CHARS + _ENVELOPE_OVERHEAD
 
 
 def _text(envelope: Mapping[str, Any], key: str) -> str:

@@ -6,6 +6,10 @@ one the event goes to ``agency.<id>.dlq`` with the reason, is recorded in the
 store for replay, and the sender is told. Before every attempt the consent the
 event travels under is checked again, so a withdrawal cancels pending retries.
 Agencies are served concurrently: one slow endpoint delays only its own inbox.
+
+Inbox records hold the event's data sealed under the subject's key; it is
+opened only here, to hand it to the agency over its own channel. An erased
+subject's copy goes to the dead-letter topic, "subject erased", still sealed.
 """
 
 from __future__ import annotations
@@ -22,13 +26,9 @@ from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import delivered_entry, referral_of
 from hub.consumers.journal import journal_copy
-from hub.consumers.records import (
-    IncomingRecord,
-    OutgoingMessage,
-    Publisher,
-    outgoing,
-)
+from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher
 from hub.consumers.routing import notice_id
+from hub.consumers.sealing import OpenedRecord, open_records, seal_messages
 from hub.contracts import CloudEvent, ContractRegistry, default_registry, from_kafka, new_event
 from hub.contracts.envelope import DLQ_REASON_HEADER
 from hub.contracts.events import DeliveryFailedV1, FailureReason
@@ -101,12 +101,17 @@ class DeliveryWorker:
         """Deliver one batch; returns once every event is delivered, excluded or dead."""
         by_agency: dict[str, list[tuple[IncomingRecord, CloudEvent | None]]] = defaultdict(list)
         failures: list[_Failure] = []
-        for record in records:
+        for opened in await asyncio.to_thread(self._open, records):
+            record = opened.record
             agency = self._agencies.get(_agency_of(record.topic))
             if agency is None:
                 continue  # an inbox of an agency no longer configured: nothing to hand it to
+            if opened.value is None:
+                # An erased subject's copy: nobody may read it any more.
+                failures.append(_Failure(agency, None, record, opened.refusal or "unreadable", 0))
+                continue
             try:
-                event: CloudEvent | None = from_kafka(record.key, record.value, record.headers)
+                event: CloudEvent | None = from_kafka(record.key, opened.value, record.headers)
             except ContractError as exc:
                 failures.append(_Failure(agency, None, record, f"unreadable: {exc}", 0))
                 continue
@@ -138,6 +143,10 @@ class DeliveryWorker:
                 for _, event in items:
                     if event is not None and event.id in cancelled:
                         await asyncio.to_thread(self._note_cancelled, agency_id, event)
+
+    def _open(self, records: Sequence[IncomingRecord]) -> list[OpenedRecord]:
+        with self._store.transaction() as conn:
+            return open_records(conn, records)
 
     async def _deliver_batch(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
         by_mode: dict[str, list[tuple[AgencyConfig, CloudEvent]]] = defaultdict(list)
@@ -284,7 +293,7 @@ class DeliveryWorker:
             notice = self._failure_notice(failure, now)
             if notice is not None:
                 notices.append(notice)
-                messages.append(outgoing(inbox_topic(notice.source_recipient), notice.event))
+        messages.extend(await asyncio.to_thread(self._sealed_notices, notices, now))
         await self._publisher.publish(messages)
         await asyncio.to_thread(self._record_dead_letters, failures, notices, now)
         for failure in failures:
@@ -296,6 +305,12 @@ class DeliveryWorker:
                 attempts=failure.attempts,
                 reason=failure.reason,
             )
+
+    def _sealed_notices(self, notices: Sequence[_Notice], now: datetime) -> list[OutgoingMessage]:
+        items = [(inbox_topic(notice.source_recipient), notice.event) for notice in notices]
+        with self._store.transaction() as conn:
+            sealed = seal_messages(conn, items, now)
+        return [message for message in sealed if message is not None]
 
     def _failure_notice(self, failure: _Failure, now: datetime) -> _Notice | None:
         event = failure.event

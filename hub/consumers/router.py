@@ -2,10 +2,12 @@
 
 Per batch of records:
 
-1. plan (one read transaction): parse and validate each record, skip events
-   already processed, decide with :func:`hub.consumers.routing.decide` against the
-   referral projection as the batch itself changes it, and collect the copies
-   for each recipient's inbox topic and the dead letters;
+1. plan (one read transaction): open each record's sealed data, parse and
+   validate it, skip events already processed, decide with
+   :func:`hub.consumers.routing.decide` against the referral projection as the
+   batch itself changes it, and collect the copies for each recipient's inbox
+   topic, sealed again under the subject's key, and the dead letters (an
+   erased subject's record among them, "subject erased");
 2. publish every copy and wait for the broker's acknowledgement;
 3. commit (one write transaction): claim each event id in the processed-events
    table and apply its effects (projection, timeline, disclosures, dead letters);
@@ -32,12 +34,7 @@ from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
 from hub.consumers.auditing import decision_entries
 from hub.consumers.journal import journal_copy
-from hub.consumers.records import (
-    IncomingRecord,
-    OutgoingMessage,
-    Publisher,
-    outgoing,
-)
+from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher
 from hub.consumers.routing import (
     AgencyView,
     Decision,
@@ -45,6 +42,7 @@ from hub.consumers.routing import (
     ReferralState,
     decide,
 )
+from hub.consumers.sealing import open_records, seal_messages
 from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
 from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping
 from hub.contracts.events import (
@@ -135,15 +133,21 @@ class IngressRouter:
         requests: dict[str, tuple[CloudEvent, EventPayload]] = {}
         seen: set[str] = set()
         parsed: list[tuple[CloudEvent, EventPayload]] = []
-        for record in records:
-            try:
-                event = from_kafka(record.key, record.value, record.headers)
-                payload = self._registry.parse(event, data_json=record.value)
-                parsed.append((event, payload))
-            except ContractError as exc:
-                self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
+        copies: list[tuple[str, CloudEvent]] = []
         consents_seen: dict[str, ConsentRecord | None] = {}
         with self._store.transaction() as conn:
+            for opened in open_records(conn, records):
+                record = opened.record
+                if opened.value is None:
+                    reason = opened.refusal or "unreadable"
+                    self._dead_letter(plan, record, _header(record, "ce_id"), reason)
+                    continue
+                try:
+                    event = from_kafka(record.key, opened.value, record.headers)
+                    payload = self._registry.parse(event, data_json=opened.value)
+                    parsed.append((event, payload))
+                except ContractError as exc:
+                    self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
             done = processed.processed_among(conn, ROUTER_CONSUMER, [e.id for e, _ in parsed])
             stored = referrals.get_referrals(conn, [event.subject for event, _ in parsed])
             overlay.update((referral_id, _state(row)) for referral_id, row in stored.items())
@@ -173,8 +177,13 @@ class IngressRouter:
                     decision = self._withdrawal_notices(conn, event, payload)
                 overlay[event.subject] = _after(previous, decision)
                 plan.routed.append(_Routed(event, payload, decision, previous))
-                for delivery in (*decision.deliveries, *decision.notices):
-                    plan.messages.append(outgoing(inbox_topic(delivery.recipient), delivery.event))
+                copies.extend(
+                    (inbox_topic(delivery.recipient), delivery.event)
+                    for delivery in (*decision.deliveries, *decision.notices)
+                )
+            # A copy of an erased subject's event has nobody to go to.
+            sealed = seal_messages(conn, copies, now)
+            plan.messages.extend(message for message in sealed if message is not None)
         return plan
 
     def _dead_letter(self, plan: _Plan, record: IncomingRecord, event_id: str, reason: str) -> None:

@@ -1,5 +1,8 @@
 """The outbox relay: publishes accepted events to ``hub.ingress``, then marks them sent.
 
+Events go out as they are stored, their data sealed under the subject's key
+(:mod:`hub.consumers.sealing`); an erased subject's are not published at all.
+
 Accepting an event and publishing it are two steps with a durable table
 between them: the HTTP answer never waits for Kafka, and a crash after
 publishing but before marking only republishes events that the router
@@ -10,17 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from hub.consumers.records import OutgoingMessage, Publisher
-from hub.contracts import to_kafka
-from hub.contracts.envelope import envelope_from_mapping
-from hub.errors import BrokerError, ContractError, StoreError
+from hub.consumers.sealing import keys_live, seal_unsealed, sealed_message
+from hub.errors import BrokerError, StoreError
 from hub.observability import HubMetrics, get_logger
-from hub.services.vault import unseal
 from hub.store import Store, outbox
 from hub.store.outbox import OutboxRow
 
@@ -81,10 +81,16 @@ class OutboxRelay:
         return len(rows)
 
     def _pending(self) -> list[tuple[OutboxRow, dict[str, Any] | None]]:
-        """Pending rows with their events readable; None for a subject since erased."""
+        """Pending rows, their data sealed; None for a subject since erased."""
+        now = self._clock()
         with self._store.transaction() as conn:
+            rows = outbox.pending(conn, self._batch_size)
+            envelopes = [seal_unsealed(conn, row.key, row.envelope, now) for row in rows]
+            sealed = [envelope for envelope in envelopes if envelope is not None]
+            alive = iter(keys_live(conn, sealed))
             return [
-                (row, unseal(conn, row.envelope)) for row in outbox.pending(conn, self._batch_size)
+                (row, envelope if envelope is not None and next(alive) else None)
+                for row, envelope in zip(rows, envelopes, strict=True)
             ]
 
     def _mark(self, seqs: list[int]) -> None:
@@ -93,10 +99,4 @@ class OutboxRelay:
 
 
 def _message(row: OutboxRow, envelope: dict[str, Any]) -> OutgoingMessage:
-    try:
-        record = to_kafka(envelope_from_mapping(envelope))
-    except ContractError:
-        # Accepted events were validated; a row that no longer parses is still
-        # published as stored so the router dead-letters it with its reason.
-        return OutgoingMessage(row.topic, row.key.encode(), json.dumps(envelope).encode(), ())
-    return OutgoingMessage(row.topic, row.key.encode(), record.value, record.headers)
+    return sealed_message(row.topic, row.key, envelope)

@@ -24,6 +24,7 @@ from hub.observability import HubMetrics
 from hub.services.intake import accept_event
 from hub.services.vault import unseal
 from hub.store import Store, dead_letters, inbox
+from tests.consumers.sealed import in_clear
 from tests.support import (
     agency,
     consent_event,
@@ -164,8 +165,8 @@ async def test_an_endpoint_that_keeps_failing_is_dead_lettered(setup: Setup) -> 
     assert parked.value == outgoing("x", event).value
     assert parked.headers[-1] == ("hub_dlq_reason", b"endpoint answered 503")
     (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
-    assert b'"reason":"retries-exhausted"' in notice.value
-    assert f'"attempts":{MAX_ATTEMPTS}'.encode() in notice.value
+    assert b'"reason":"retries-exhausted"' in in_clear(setup.store, notice)
+    assert f'"attempts":{MAX_ATTEMPTS}'.encode() in in_clear(setup.store, notice)
     with setup.store.transaction() as conn:
         (letter,) = dead_letters.list_dead_letters(conn, agency_id=setup.ngo.id)
         assert letter.envelope is not None

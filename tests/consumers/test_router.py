@@ -21,6 +21,7 @@ from hub.errors import BrokerError
 from hub.observability import HubMetrics
 from hub.services.intake import accept_event
 from hub.store import Store, dead_letters, disclosures, processed, referrals
+from tests.consumers.sealed import in_clear
 from tests.support import (
     Agency,
     agency,
@@ -228,4 +229,4 @@ async def test_a_referral_after_withdrawal_is_blocked_with_a_notice(setup: Setup
     assert setup.delivered_ids(setup.court) == []
     (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
     assert _header(notice, "ce_type") == "delivery.failed"
-    assert b"consent-withdrawn" in notice.value
+    assert b"consent-withdrawn" in in_clear(setup.store, notice)
