@@ -40,6 +40,7 @@ __all__ = [
     "encrypt_payload",
     "encrypt_payloads",
     "erase_subject",
+    "largest_sealable",
     "sealed_size_bound",
     "sealed_subject",
 ]
@@ -148,6 +149,11 @@ def decrypt_with(key: bytes, envelope: Mapping[str, Any]) -> bytes:
         return AESGCM(key).decrypt(nonce, ciphertext, _aad(subject_id))
     except (binascii.Error, InvalidTag, ValueError) as exc:
         raise ValueError("the envelope does not decrypt: it was altered or mislabelled") from exc
+
+
+def largest_sealable(sealed_bytes: int) -> int:
+    """The longest payload whose envelope surely fits in ``sealed_bytes``."""
+    return (sealed_bytes - 6 * MAX_SUBJECT_CHARS - _ENVELOPE_OVERHEAD) // 4 * 3 - _TAG_BYTES
 
 
 def sealed_size_bound(plaintext_bytes: int) -> int:

@@ -466,8 +466,12 @@ def _asyncapi_info() -> JsonObject:
             "API publish canonical events (CloudEvents 1.0, Kafka binary content mode) on "
             "`hub.ingress`; the hub checks each against its versioned contract and the "
             "survivor's consent, then delivers to every recipient a copy holding only the "
-            "data categories her consent covers for that recipient. Each event type has its "
-            "own page next to this document."
+            "data categories her consent covers for that recipient. Records the hub publishes "
+            "hold the event's `data` sealed under the survivor's own key (the value is an "
+            "AES-GCM envelope, marked by the `hub_sealed` header; the attributes stay in the "
+            "`ce_*` headers), so erasing her makes every copy unreadable; a record without "
+            "that header is read as it is. Each event type has its own page next to this "
+            "document."
         ),
         "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
     }

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import Connection
 
 from hub.audit import AuditAction, AuditRecorder, EntryDraft, SubjectErased
+from hub.audit.erasure import largest_sealable
 from hub.broker.topics import INGRESS
 from hub.contracts import MAX_EVENT_BYTES, CloudEvent, ContractRegistry, to_kafka
 from hub.contracts.events import (
@@ -56,11 +57,13 @@ __all__ = [
 
 _HUB_ONLY_EXTENSION = "overrideid"
 
-#: The largest Kafka record (key, value and headers) accepted. Below the
-#: producer's and the broker's 1 MiB limit by a margin for what the hub adds on
-#: the way (consent and override headers, an up-cast, a dead-letter reason): an
-#: event the relay could not publish would hold back every event after it.
-MAX_RECORD_BYTES = MAX_EVENT_BYTES - 4096
+#: The largest Kafka record (key, value and headers) accepted, as the event is
+#: in clear. Sealed under the subject's key, its value grows by a third, and it
+#: must still be below the producer's and the broker's 1 MiB limit by a margin
+#: for what the hub adds on the way (consent and override headers, an up-cast,
+#: a dead-letter reason): an event the relay could not publish would hold back
+#: every event after it.
+MAX_RECORD_BYTES = largest_sealable(MAX_EVENT_BYTES - 4096)
 
 
 @dataclass(frozen=True)
