@@ -488,7 +488,10 @@ def erase(
         str, typer.Option("--actor", help="Who asked for the erasure, for the audit entry.")
     ] = "operator",
 ) -> None:
-    """Erase a subject: destroy her data key, so her stored payloads can never be read again.
+    """Erase a subject: destroy her data key, so her payloads can never be read again.
+
+    That covers every copy: the store's rows and every record the hub published
+    to Kafka (ingress, agency inboxes, dead-letter topics), all sealed under it.
 
     The audit log keeps its proof: it never held her data, and the erasure is
     recorded in it by subject id only.

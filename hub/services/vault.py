@@ -2,7 +2,8 @@
 
 Every event the store keeps (outbox, pull inboxes, dead letters) has its
 ``data`` encrypted with a key per subject, while the envelope's routing
-attributes stay readable. ``hub erase`` destroys the key: every payload of
+attributes stay readable; so has every record the hub publishes to Kafka
+(:mod:`hub.consumers.sealing`). ``hub erase`` destroys the key: every payload of
 hers becomes unreadable at once, and the audit log, which never held payloads,
 still verifies.
 """
