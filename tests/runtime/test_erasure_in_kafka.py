@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from hub.consumers.sealing import ERASED, open_records
 from hub.contracts import AgencyKind, DataCategory, Purpose, ServiceCode
 from hub.contracts.events import ContactPreferences, IdentityAttributes, SafeChannel
 from hub.contracts.status import ReferralStatus
+from hub.services.replay import replay_dead_letters
 from hub.store import dead_letters
 from tests.support import (
     Agency,
@@ -241,11 +243,21 @@ def erase(net: Network, subject: str) -> None:
 
 
 async def test_erasure_leaves_no_readable_copy_of_her_on_any_topic(net: Network) -> None:
-    """Her name, phone and narrative are never in clear on any topic, and after ``hub erase``
-    no copy of hers on ingress, inbox or dead-letter topics can be opened."""
+    """Her name, phone and narrative are never in clear on any topic, a replayed dead letter
+    included, and after ``hub erase`` no copy of hers on any topic can be opened."""
     her, referral_ids = await referrals_of_hers(net)
+    # A dead letter replayed goes back through the outbox to the centre's inbox topic.
+    replayed = await asyncio.to_thread(
+        replay_dead_letters, net.hub.store, now=datetime.now(UTC), agency_id=net.psy.id
+    )
+    assert "replayed" in {result.outcome for result in replayed}
+    psy_inbox = inbox_topic(net.psy.id)
 
-    before = await every_record(net.bootstrap)
+    def replay_arrived(records: list[Any]) -> bool:
+        to_psy = [r for r in records if r.topic == psy_inbox]
+        return sum(header(r, "ce_subject") == referral_ids[2] for r in to_psy) >= 2
+
+    before = await eventually(lambda: every_record(net.bootstrap), replay_arrived)
     assert in_clear(before, her.secrets) == []
     hers = [r for r in before if header(r, "ce_subject") in referral_ids]
     topics = {r.topic for r in hers}
