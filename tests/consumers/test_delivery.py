@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from hub.audit import AuditRecorder, erase_subject
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings, load_settings
 from hub.consumers.delivery import DeliveryWorker
 from hub.consumers.records import IncomingRecord, OutgoingMessage, outgoing
+from hub.consumers.sealing import seal_messages
 from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
 from hub.contracts.events import ConsentGrantedV1
 from hub.delivery import PullTransport
@@ -112,7 +114,12 @@ class Setup:
         accept_event(self.store, REGISTRY, event, sender=event.source, now=datetime.now(UTC))
 
     def record(self, recipient: AgencyConfig, event: CloudEvent) -> IncomingRecord:
-        message = outgoing(inbox_topic(recipient.id), event)
+        """The copy as the router publishes it: its data sealed under the subject's key."""
+        with self.store.transaction() as conn:
+            (message,) = seal_messages(
+                conn, [(inbox_topic(recipient.id), event)], datetime.now(UTC)
+            )
+        assert message is not None
         return IncomingRecord(
             message.topic, 0, next(self.offsets), message.key, message.value, message.headers
         )
@@ -162,7 +169,7 @@ async def test_an_endpoint_that_keeps_failing_is_dead_lettered(setup: Setup) -> 
 
     assert transport.attempts == MAX_ATTEMPTS
     (parked,) = setup.publisher.to(dlq_topic(setup.ngo.id))
-    assert parked.value == outgoing("x", event).value
+    assert in_clear(setup.store, parked) == outgoing("x", event).value
     assert parked.headers[-1] == ("hub_dlq_reason", b"endpoint answered 503")
     (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
     assert b'"reason":"retries-exhausted"' in in_clear(setup.store, notice)
@@ -244,3 +251,26 @@ async def test_pull_agencies_get_their_events_in_the_inbox_table(setup: Setup) -
     with setup.store.transaction() as conn:
         rows = inbox.list_after(conn, setup.court.id, after_seq=0, limit=10)
     assert [row.event_id for row in rows] == [event.id]
+
+
+async def test_an_erased_subjects_copy_is_dead_lettered_not_delivered(setup: Setup) -> None:
+    """A copy in the inbox topic whose subject was erased meanwhile is never handed over: it
+    goes to the agency's DLQ, "subject erased", still sealed, and nobody is sent a notice."""
+    transport = ScriptedTransport([None])
+    consent = setup.consent()
+    event = referral_event(setup.hospital.id, setup.ngo.id, consent)
+    record = setup.record(setup.ngo, event)
+    now = datetime.now(UTC)
+    with setup.store.transaction() as conn:
+        erase_subject(conn, AuditRecorder(signer=None, actor="hub"), consent.subject_id, "op", now)
+
+    await setup.worker(transport).handle([record])
+
+    assert transport.attempts == 0
+    (parked,) = setup.publisher.to(dlq_topic(setup.ngo.id))
+    assert parked.value == record.value
+    assert parked.headers[-1] == ("hub_dlq_reason", b"subject erased")
+    assert setup.publisher.to(inbox_topic(setup.hospital.id)) == []
+    with setup.store.transaction() as conn:
+        (letter,) = dead_letters.list_dead_letters(conn, agency_id=setup.ngo.id)
+    assert (letter.reason, letter.envelope) == ("subject erased", None)

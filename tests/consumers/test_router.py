@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from hub.audit import AuditRecorder, erase_subject
 from hub.broker.topics import INGRESS, ROUTER_DLQ, inbox_topic
-from hub.consumers.records import IncomingRecord, OutgoingMessage, outgoing
+from hub.consumers.records import IncomingRecord, OutgoingMessage
 from hub.consumers.router import ROUTER_CONSUMER, IngressRouter
 from hub.consumers.routing import AgencyView
+from hub.consumers.sealing import seal_messages
 from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
 from hub.contracts.events import ConsentGrantedV1
 from hub.contracts.status import ReferralStatus
@@ -64,7 +66,10 @@ class Setup:
     offsets: Iterator[int] = field(default_factory=itertools.count)
 
     def record(self, event: CloudEvent) -> IncomingRecord:
-        message = outgoing(INGRESS, event)
+        """The event as the relay publishes it: its data sealed under the subject's key."""
+        with self.store.transaction() as conn:
+            (message,) = seal_messages(conn, [(INGRESS, event)], datetime.now(UTC))
+        assert message is not None
         return IncomingRecord(
             INGRESS, 0, next(self.offsets), message.key, message.value, message.headers
         )
@@ -230,3 +235,27 @@ async def test_a_referral_after_withdrawal_is_blocked_with_a_notice(setup: Setup
     (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
     assert _header(notice, "ce_type") == "delivery.failed"
     assert b"consent-withdrawn" in in_clear(setup.store, notice)
+
+
+async def test_an_erased_subjects_record_is_dead_lettered_not_routed(setup: Setup) -> None:
+    """A sealed record whose subject was erased meanwhile goes to the DLQ, "subject erased";
+    the next record in the batch is routed."""
+    consent = setup.consent()
+    erased = referral_event(setup.hospital, setup.court, consent)
+    record = setup.record(erased)
+    now = datetime.now(UTC)
+    with setup.store.transaction() as conn:
+        erase_subject(conn, AuditRecorder(signer=None, actor="hub"), consent.subject_id, "op", now)
+    other = setup.consent()
+    good = referral_event(setup.hospital, setup.court, other)
+
+    await setup.router.handle([record, setup.record(good)])
+
+    assert setup.delivered_ids(setup.court) == [good.id]
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert _header(parked, "hub_dlq_reason") == "subject erased"
+    assert parked.value == record.value
+    with setup.store.transaction() as conn:
+        (letter,) = dead_letters.list_dead_letters(conn)
+        assert referrals.get_referral(conn, erased.subject) is None
+    assert (letter.event_id, letter.reason, letter.envelope) == (erased.id, "subject erased", None)
