@@ -13,13 +13,15 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.workload import AGENCIES, INGRESS_PARTITIONS, SENDER, Workload, token_sha256
-from hub.broker import ensure_topics
+from hub.broker import INGRESS, ensure_topics
 from hub.config import load_settings
-from hub.contracts import default_registry
+from hub.consumers.sealing import seal_messages
+from hub.contracts import CloudEvent, KafkaRecord, default_registry
 from hub.runtime.bootstrap import topic_specs
 from hub.services.intake import accept_event
 from hub.store import Store
@@ -149,6 +151,17 @@ class HubProcess:
         for agency_id, kind, token in AGENCIES:
             text += _AGENCY.format(id=agency_id, kind=kind, digest=token_sha256(token))
         self._config.write_text(text)
+
+    def sealed(self, events: Sequence[CloudEvent]) -> list[KafkaRecord]:
+        """The events as the outbox relay publishes them: data sealed under her key."""
+        with (
+            Store.open(f"sqlite:///{self.database}", apply_migrations=False) as store,
+            store.transaction() as conn,
+        ):
+            messages = seal_messages(
+                conn, [(INGRESS, event) for event in events], datetime.now(UTC)
+            )
+        return [KafkaRecord(m.key, m.value, m.headers) for m in messages if m is not None]
 
     def _grant_consents(self) -> None:
         """Commit every consent through intake, as ``POST /v1/events`` would."""

@@ -1,7 +1,8 @@
 """Figures 2 and 6: events through the running hub, from ``hub.ingress`` to an inbox.
 
 Events are published straight to ``hub.ingress`` in binary mode, keyed by
-referral id, as the outbox relay would; their consents are already in the
+referral id, their data sealed under the survivor's key, as the outbox relay
+would (sealed before the clock starts); their consents are already in the
 store. Each one passes the router (validation, consent, redaction, projection,
 disclosure record), a second Kafka hop, and the pull-mode delivery worker,
 and counts when its row in the court's ``inbox`` table is visible to a
@@ -19,7 +20,7 @@ from bench.inbox_watch import InboxWatcher
 from bench.kafka_io import send_all, send_paced
 from bench.stats import percentile
 from hub.broker import INGRESS
-from hub.contracts import CloudEvent, to_kafka
+from hub.contracts import CloudEvent
 
 __all__ = ["Latency", "deliver_all", "latency", "settle", "throughput"]
 
@@ -46,7 +47,7 @@ async def deliver_all(
 ) -> None:
     """Send and wait until every event is delivered; the warm-up uses this."""
     target = watcher.count + len(events)
-    await send_all(producer, INGRESS, [to_kafka(event) for event in events])
+    await send_all(producer, INGRESS, hub.sealed(events))
     if not await watcher.wait_for(target, timeout_s, hub.alive):
         raise RuntimeError(f"the hub delivered {watcher.count} of {target} within {timeout_s:g}s")
 
@@ -67,7 +68,7 @@ async def throughput(
     timeout_s: float,
 ) -> float:
     """Events per second from the first send until the last row is visible."""
-    records = [to_kafka(event) for event in events]
+    records = hub.sealed(events)
     target = watcher.count + len(events)
     start = time.time()
     await send_all(producer, INGRESS, records)
@@ -86,7 +87,7 @@ async def latency(
     timeout_s: float,
 ) -> Latency:
     """Per-event latency at a fixed offered load; percentiles over the delivered ones."""
-    records = [to_kafka(event) for event in events]
+    records = hub.sealed(events)
     target = watcher.count + len(events)
     sent_at = await send_paced(producer, INGRESS, records, rate)
     await watcher.wait_for(target, timeout_s, hub.alive)
