@@ -11,7 +11,7 @@ import uvicorn
 
 from hub.broker.embedded import EmbeddedBroker
 from hub.config import HubSettings
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.runtime.bootstrap import HubServices, build_app
 from hub.store import Store
 
@@ -29,7 +29,17 @@ class RunningHub:
 async def running_hub(
     settings: HubSettings, *, host: str | None = None, port: int | None = None
 ) -> AsyncIterator[RunningHub]:
-    """Start the whole hub; on exit stop it, the embedded broker included."""
+    """Start the whole hub; on exit stop it, the embedded broker included.
+
+    Refuses (ConfigError) a pseudonym key that cannot keep subject ids secret.
+    """
+    key_problem = settings.pseudonym_key_problem()
+    if key_problem is not None:
+        raise ConfigError(
+            "pseudonym_key",
+            f"{key_problem}; set HUB_PSEUDONYM_KEY (or pseudonym_key in the TOML file) "
+            "to a long random secret",
+        )
     async with contextlib.AsyncExitStack() as stack:
         bootstrap = settings.kafka_bootstrap
         if bootstrap is None:
