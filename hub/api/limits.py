@@ -14,6 +14,7 @@ credentials) is charged to its address.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -30,7 +31,14 @@ from hub.api.problems import problem
 from hub.config.settings import LimitSettings, RateLimit
 from hub.observability import HubMetrics
 
-__all__ = ["ANONYMOUS", "Limited", "RateLimitMiddleware", "RequestLimiter", "TokenBuckets"]
+__all__ = [
+    "ANONYMOUS",
+    "Limited",
+    "RateLimitMiddleware",
+    "RequestLimiter",
+    "TokenBuckets",
+    "address_key",
+]
 
 #: The metrics label of requests no agency is known for.
 ANONYMOUS = "anonymous"
@@ -134,6 +142,23 @@ class RequestLimiter:
         return await asyncio.to_thread(self._tokens.agency_for, token)
 
 
+def address_key(host: str) -> str:
+    """The bucket of a client address: the address itself, or its /64 for IPv6.
+
+    One IPv6 host commonly holds a whole /64, so keying single addresses would
+    give it billions of fresh buckets.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an IP (a test client's name, a Unix socket): taken as it is
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def _bearer(headers: Headers) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     token = token.strip()
@@ -168,7 +193,7 @@ class RateLimitMiddleware:
             await self._app(scope, receive, send)
             return
         client = scope.get("client")
-        address = str(client[0]) if client else "unknown"
+        address = address_key(str(client[0])) if client else "unknown"
         path = str(scope.get("path", ""))
         limited = await self._limiter.check(path, Headers(scope=scope), address)
         if limited is None:

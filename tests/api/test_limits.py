@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from tests.support import Agency, HubUnderTest, agency, hub_settings, started_hu
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 BURST = 4
-RATE = 0.2  # one request every 5 s once the burst is spent: no refill within a test
+RATE = 0.05  # one request every 20 s once the burst is spent: no refill within a test
 FAILED_AUTH_BURST = 3
 
 _addresses: Iterator[int] = itertools.count(10)
@@ -83,7 +84,7 @@ async def client_from_own_address(limits: Limits) -> AsyncIterator[httpx.AsyncCl
 def retry_after(response: httpx.Response) -> int:
     assert response.status_code == 429, response.text
     seconds = int(response.headers["retry-after"])
-    assert seconds >= 1
+    assert 1 <= seconds <= math.ceil(1 / RATE)
     return seconds
 
 
