@@ -184,6 +184,16 @@ class HubSettings(BaseSettings):
             return f"is missing or shorter than {MIN_PSEUDONYM_KEY_CHARS} characters"
         return None
 
+    def check_pseudonym_key(self) -> None:
+        """Raise ConfigError, naming the setting, unless the key keeps subject ids secret."""
+        problem = self.pseudonym_key_problem()
+        if problem is not None:
+            raise ConfigError(
+                "pseudonym_key",
+                f"{problem}; set HUB_PSEUDONYM_KEY (or pseudonym_key in the TOML file) "
+                "to a long random secret",
+            )
+
     def agency(self, agency_id: str) -> AgencyConfig | None:
         return next((agency for agency in self.agencies if agency.id == agency_id), None)
 

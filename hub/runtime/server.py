@@ -11,7 +11,7 @@ import uvicorn
 
 from hub.broker.embedded import EmbeddedBroker
 from hub.config import HubSettings
-from hub.errors import ConfigError, HubError
+from hub.errors import HubError
 from hub.runtime.bootstrap import HubServices, build_app
 from hub.store import Store
 
@@ -33,13 +33,7 @@ async def running_hub(
 
     Refuses (ConfigError) a pseudonym key that cannot keep subject ids secret.
     """
-    key_problem = settings.pseudonym_key_problem()
-    if key_problem is not None:
-        raise ConfigError(
-            "pseudonym_key",
-            f"{key_problem}; set HUB_PSEUDONYM_KEY (or pseudonym_key in the TOML file) "
-            "to a long random secret",
-        )
+    settings.check_pseudonym_key()
     async with contextlib.AsyncExitStack() as stack:
         bootstrap = settings.kafka_bootstrap
         if bootstrap is None:

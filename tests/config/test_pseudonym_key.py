@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.config import load_settings
+from hub.errors import ConfigError
+from hub.runtime.server import running_hub
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "casablanca-settat.toml"
 
@@ -20,6 +24,14 @@ def _no_hub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HUB_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _logging_kept() -> Iterator[None]:
+    """Should ``hub run`` get as far as configuring logging, later tests keep theirs."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def run_hub(env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -58,3 +70,15 @@ def test_a_long_random_key_from_the_environment_is_accepted(
 
     assert settings.pseudonym_key_problem() is None
     assert load_settings(EXAMPLE, pseudonym_key="").pseudonym_key_problem() is not None
+
+
+async def test_the_hub_refuses_the_built_in_key_however_it_is_started() -> None:
+    """Started in-process (as the demo does), the hub refuses the built-in key naming it."""
+    settings = load_settings(EXAMPLE)
+
+    with pytest.raises(ConfigError) as caught:
+        async with running_hub(settings):
+            pytest.fail("the hub started with the built-in pseudonym key")
+
+    assert caught.value.key == "pseudonym_key"
+    assert "HUB_PSEUDONYM_KEY" in str(caught.value)
