@@ -75,7 +75,9 @@ class LimitSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True, description="Off only to measure capacity (the bench); never in service."
+    )
     agency: RateLimit = Field(
         default=RateLimit(requests_per_second=100, burst=400),
         description="Per agency, on every authenticated endpoint (/v1, /fhir).",
