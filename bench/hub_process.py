@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,7 +36,8 @@ _STOP_GRACE_S = 15.0
 # kafka_idempotent_producer: with an explicit bootstrap the hub assumes Apache
 # Kafka and asks for a producer id, which Tansu refuses. The session timeout
 # is the one the hub picks for its own embedded broker, which holds every group
-# join for half of it.
+# join for half of it. Rate limits are off: the bench measures what the hub
+# can carry, not what it lets one agency send.
 _SETTINGS = """\
 hub_id = "referral-hub"
 database_url = "sqlite:///{database}"
@@ -44,6 +46,9 @@ kafka_idempotent_producer = false
 consumer_session_timeout_ms = 2000
 ingress_partitions = {partitions}
 inbox_partitions = 2
+
+[limits]
+enabled = false
 """
 
 _AGENCY = """
@@ -82,6 +87,7 @@ class HubProcess:
         await asyncio.to_thread(self._grant_consents)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
         env["HUB_KAFKA_BOOTSTRAP"] = self.bootstrap
+        env["HUB_PSEUDONYM_KEY"] = secrets.token_urlsafe(32)
         with self._log.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *_hub_command(),

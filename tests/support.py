@@ -152,6 +152,7 @@ def hub_settings(
         "database_url": f"sqlite:///{directory / 'hub.db'}",
         "http_port": 0,
         "log_format": "console",
+        "pseudonym_key": "test-pseudonym-key-" + uuid.uuid4().hex,
         "ingress_partitions": 2,
         "inbox_partitions": 1,
         "delivery": {

@@ -11,7 +11,9 @@ from pydantic import SecretStr
 from hub import __version__
 from hub.api import consents, events, fhir, inbox, ops, referrals
 from hub.api.context import ApiContext
+from hub.api.limits import RateLimitMiddleware, RequestLimiter
 from hub.api.problems import install_problem_handlers
+from hub.config.settings import LimitSettings
 
 __all__ = ["create_api"]
 
@@ -23,8 +25,12 @@ def create_api(
     lifespan: Lifespan | None = None,
     *,
     pseudonym_key: SecretStr | None = None,
+    limits: LimitSettings | None = None,
 ) -> FastAPI:
-    """The API; with ``pseudonym_key`` also the FHIR endpoints, which derive subject ids."""
+    """The API; with ``pseudonym_key`` also the FHIR endpoints, which derive subject ids.
+
+    Requests are rate-limited by ``limits`` (the defaults when omitted).
+    """
     app = FastAPI(
         title="Referral Hub",
         version=__version__,
@@ -36,6 +42,8 @@ def create_api(
     )
     app.state.hub = context
     install_problem_handlers(app)
+    limiter = RequestLimiter(limits or LimitSettings(), context.tokens, context.metrics)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     for module in (events, referrals, inbox, consents, ops):
         app.include_router(module.router)
     if pseudonym_key is not None:

@@ -39,6 +39,10 @@ class TokenDirectory:
         self._by_hash: dict[str, str] = {}
         self._loaded_at = float("-inf")
 
+    def is_fresh(self) -> bool:
+        """Whether :meth:`agency_for` would answer without reading the store."""
+        return time.monotonic() - self._loaded_at <= self._refresh_s
+
     def agency_for(self, token: str) -> str | None:
         if time.monotonic() - self._loaded_at > self._refresh_s:
             self.reload()

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.api.context import Hub
 from hub.api.problems import problem
-from hub.contracts import ReferralStatus
 from hub.contracts.docs import render_asyncapi as asyncapi_yaml
-from hub.contracts.status import TERMINAL
 from hub.errors import StoreError
-from hub.store import outbox, referrals
 
 __all__ = ["router"]
 
@@ -45,34 +41,40 @@ async def readyz(hub: Hub) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(hub: Hub) -> Response:
-    def backlog() -> tuple[int, int]:
-        with hub.store.transaction() as conn:
-            open_statuses = [s.value for s in ReferralStatus if s not in TERMINAL]
-            return (
-                outbox.count_pending(conn),
-                referrals.count_overdue(conn, hub.clock(), open_statuses),
-            )
-
-    # On a store failure the gauges keep their last values; /readyz reports the store.
-    with contextlib.suppress(StoreError):
-        pending, overdue = await asyncio.to_thread(backlog)
-        hub.metrics.outbox_pending.set(pending)
-        hub.metrics.referrals_overdue.set(overdue)
+    # Only what is in memory: the store-backed gauges are kept current by a
+    # background task, so a scrape (or a flood of them) never reads the store.
     return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+def _asyncapi_text(request: Request, hub: Hub) -> str:
+    """The AsyncAPI document, rendered at its first request and kept by the app.
+
+    Rendering takes tens of milliseconds of CPU on the event loop, so it is
+    never repeated: the contracts cannot change while the process runs.
+    """
+    cached: str | None = getattr(request.app.state, "asyncapi_yaml", None)
+    if cached is None:
+        cached = asyncapi_yaml(hub.registry)
+        request.app.state.asyncapi_yaml = cached
+    return cached
+
+
 @router.get("/asyncapi.yaml", summary="The AsyncAPI 3.0 document of the hub's channels")
-async def asyncapi_document(hub: Hub) -> PlainTextResponse:
-    return PlainTextResponse(asyncapi_yaml(hub.registry), media_type="application/yaml")
+async def asyncapi_document(request: Request, hub: Hub) -> PlainTextResponse:
+    return PlainTextResponse(_asyncapi_text(request, hub), media_type="application/yaml")
 
 
 @router.get("/asyncapi", summary="The AsyncAPI document, readable", response_class=HTMLResponse)
-async def asyncapi_page(hub: Hub) -> HTMLResponse:
-    text = asyncapi_yaml(hub.registry)
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return HTMLResponse(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Referral Hub AsyncAPI"
-        "</title></head><body><h1>Referral Hub: event channels (AsyncAPI 3.0)</h1>"
-        "<p><a href='/asyncapi.yaml'>Download asyncapi.yaml</a></p>"
-        f"<pre>{escaped}</pre></body></html>"
-    )
+async def asyncapi_page(request: Request, hub: Hub) -> HTMLResponse:
+    page: str | None = getattr(request.app.state, "asyncapi_html", None)
+    if page is None:
+        text = _asyncapi_text(request, hub)
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Referral Hub AsyncAPI"
+            "</title></head><body><h1>Referral Hub: event channels (AsyncAPI 3.0)</h1>"
+            "<p><a href='/asyncapi.yaml'>Download asyncapi.yaml</a></p>"
+            f"<pre>{escaped}</pre></body></html>"
+        )
+        request.app.state.asyncapi_html = page
+    return HTMLResponse(page)

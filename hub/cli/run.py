@@ -31,6 +31,10 @@ def run(
 ) -> None:
     """Run the hub: HTTP API, outbox relay, router and delivery workers."""
     settings = settings_or_exit(config)
+    try:
+        settings.check_pseudonym_key()  # before anything starts, in one line
+    except HubError as exc:
+        fail(str(exc))
     configure_logging(settings.log_format)
 
     async def serve() -> None:

@@ -23,7 +23,21 @@ from hub.config.agencies import AgencyConfig
 from hub.config.pathways import PathwayConfig
 from hub.errors import ConfigError
 
-__all__ = ["AuditSettings", "DeliverySettings", "HubSettings", "load_settings"]
+__all__ = [
+    "BUILT_IN_PSEUDONYM_KEY",
+    "AuditSettings",
+    "DeliverySettings",
+    "HubSettings",
+    "LimitSettings",
+    "RateLimit",
+    "load_settings",
+]
+
+#: The pseudonym key's public placeholder: ``hub run`` refuses to start with it,
+#: since anyone could recompute subject ids from national ids and record numbers.
+BUILT_IN_PSEUDONYM_KEY = "change-me-pseudonym-key"
+#: Shorter keys are refused too: the hashed identifiers are guessable, the key must not be.
+MIN_PSEUDONYM_KEY_CHARS = 16
 
 
 class DeliverySettings(BaseModel):
@@ -44,6 +58,41 @@ class AuditSettings(BaseModel):
     checkpoint_every: int = Field(default=200, ge=1, description="Entries between checkpoints.")
     checkpoint_interval_s: float = Field(
         default=5.0, ge=0, description="Least time between two checkpoints written under load."
+    )
+
+
+class RateLimit(BaseModel):
+    """A token bucket: ``requests_per_second`` on average, ``burst`` at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requests_per_second: float = Field(gt=0, le=1_000_000)
+    burst: int = Field(ge=1, le=1_000_000)
+
+
+class LimitSettings(BaseModel):
+    """Request rate limits, kept in each API process (with several, each has its own)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(
+        default=True, description="Off only to measure capacity (the bench); never in service."
+    )
+    agency: RateLimit = Field(
+        default=RateLimit(requests_per_second=100, burst=400),
+        description="Per agency, on every authenticated endpoint (/v1, /fhir).",
+    )
+    address: RateLimit = Field(
+        default=RateLimit(requests_per_second=20, burst=100),
+        description="Per client address, on every unauthenticated endpoint and request.",
+    )
+    failed_auth: RateLimit = Field(
+        default=RateLimit(requests_per_second=0.2, burst=20),
+        description="Per client address, bearer tokens refused; once spent, every token "
+        "from that address is answered 429 unchecked, so tokens cannot be guessed.",
+    )
+    tracked_addresses: int = Field(
+        default=10_000, ge=1, description="Addresses remembered; the least recent are dropped."
     )
 
 
@@ -74,10 +123,15 @@ class HubSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     pseudonym_key: SecretStr = Field(
-        default=SecretStr("change-me-pseudonym-key"),
-        description="Key of the hash that turns agency-local identifiers into subject ids.",
+        default=SecretStr(BUILT_IN_PSEUDONYM_KEY),
+        description="Key of the hash that turns agency-local identifiers into subject ids; "
+        "`hub run` refuses the built-in one.",
     )
     log_format: Literal["json", "console"] = "json"
+    limits: LimitSettings = LimitSettings()
+    metrics_refresh_s: float = Field(
+        default=5.0, gt=0, description="How often the store-backed gauges are recomputed."
+    )
     delivery: DeliverySettings = DeliverySettings()
     audit: AuditSettings = AuditSettings()
     agencies: tuple[AgencyConfig, ...] = ()
@@ -122,6 +176,25 @@ class HubSettings(BaseSettings):
         if self.consumer_session_timeout_ms is not None:
             return self.consumer_session_timeout_ms
         return 2_000 if self.embedded_broker else 10_000
+
+    def pseudonym_key_problem(self) -> str | None:
+        """Why the pseudonym key cannot protect subject ids, or None when it can."""
+        key = self.pseudonym_key.get_secret_value()
+        if key == BUILT_IN_PSEUDONYM_KEY:
+            return "is the built-in public default"
+        if len(key.strip()) < MIN_PSEUDONYM_KEY_CHARS:
+            return f"is missing or shorter than {MIN_PSEUDONYM_KEY_CHARS} characters"
+        return None
+
+    def check_pseudonym_key(self) -> None:
+        """Raise ConfigError, naming the setting, unless the key keeps subject ids secret."""
+        problem = self.pseudonym_key_problem()
+        if problem is not None:
+            raise ConfigError(
+                "pseudonym_key",
+                f"{problem}; set HUB_PSEUDONYM_KEY (or pseudonym_key in the TOML file) "
+                "to a long random secret",
+            )
 
     def agency(self, agency_id: str) -> AgencyConfig | None:
         return next((agency for agency in self.agencies if agency.id == agency_id), None)

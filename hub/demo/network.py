@@ -58,6 +58,8 @@ def build_network(
         else:
             entry["delivery"] = {"mode": "pull"}
         agencies.append(entry)
+    # A key of this run's own: the example file holds none, and the built-in one is public.
+    overrides.setdefault("pseudonym_key", secrets.token_urlsafe(32))
     settings = load_settings(
         config,
         agencies=agencies,

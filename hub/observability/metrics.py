@@ -20,6 +20,7 @@ class HubMetrics:
     delivered: Counter
     delivery_attempts: Counter
     dead_lettered: Counter
+    requests_limited: Counter
     outbox_pending: Gauge
     referrals_overdue: Gauge
     routing_latency: Histogram
@@ -73,6 +74,12 @@ class HubMetrics:
                 "hub_events_dead_lettered",
                 "Events dead-lettered, by topic kind.",
                 ["where"],
+                registry=registry,
+            ),
+            requests_limited=Counter(
+                "hub_requests_limited",
+                "Requests answered 429, by agency (or anonymous) and by the limit spent.",
+                ["agency", "limit"],
                 registry=registry,
             ),
             outbox_pending=Gauge(

@@ -36,6 +36,7 @@ from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTranspo
 from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.audit_stream import AuditStreamer
+from hub.runtime.gauges import run_gauge_refresh
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
@@ -142,13 +143,21 @@ def build_app(services: HubServices) -> FastAPI:
                 lambda: run_expiry(services.store, services.audit, settings.hub_id),
             )
         )
+        gauges_task = asyncio.create_task(
+            _supervised(
+                "metrics gauges",
+                lambda: run_gauge_refresh(
+                    services.store, services.metrics, settings.metrics_refresh_s
+                ),
+            )
+        )
         await broker.start()
         _log.info("hub started", bootstrap=services.bootstrap_servers)
         try:
             yield
         finally:
             await broker.stop()
-            for task in (relay_task, expiry_task, stream_task):
+            for task in (relay_task, expiry_task, stream_task, gauges_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -158,7 +167,9 @@ def build_app(services: HubServices) -> FastAPI:
             await asyncio.to_thread(_final_checkpoint, services)
             _log.info("hub stopped")
 
-    return create_api(context, lifespan=lifespan, pseudonym_key=settings.pseudonym_key)
+    return create_api(
+        context, lifespan=lifespan, pseudonym_key=settings.pseudonym_key, limits=settings.limits
+    )
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:

@@ -29,7 +29,11 @@ class RunningHub:
 async def running_hub(
     settings: HubSettings, *, host: str | None = None, port: int | None = None
 ) -> AsyncIterator[RunningHub]:
-    """Start the whole hub; on exit stop it, the embedded broker included."""
+    """Start the whole hub; on exit stop it, the embedded broker included.
+
+    Refuses (ConfigError) a pseudonym key that cannot keep subject ids secret.
+    """
+    settings.check_pseudonym_key()
     async with contextlib.AsyncExitStack() as stack:
         bootstrap = settings.kafka_bootstrap
         if bootstrap is None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
 
 from hub.audit import AuditAction, AuditRecorder
 from hub.config import AgencyConfig, HubSettings
@@ -18,11 +22,14 @@ def sync_agencies(
 ) -> list[str]:
     """Register every configured agency; returns the ids that were new.
 
-    Each agency added is an audit entry; secrets (tokens, webhook keys) are never
-    copied into the register.
+    Each agency added is an audit entry. Endpoints and their secrets (webhook
+    URL and key, FHIR base URL and token) live only in the configuration and
+    are never copied into the register, which keeps only the delivery mode; a
+    register written by an earlier version is cleaned of them here.
     """
     added: list[str] = []
     with store.transaction() as conn:
+        _forget_endpoints(conn, now)
         for agency in settings.agencies:
             known = agency_store.get_agency(conn, agency.id) is not None
             agency_store.upsert_agency(conn, _row(agency, now))
@@ -40,8 +47,28 @@ def sync_agencies(
     return added
 
 
+#: What the register keeps of an agency's delivery: how, never where or with which key.
+_REGISTERED_DELIVERY_KEYS = frozenset({"mode", "fhir_version"})
+
+
+def _registered_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in delivery.items() if k in _REGISTERED_DELIVERY_KEYS}
+
+
+def _forget_endpoints(conn: Connection, now: datetime) -> None:
+    """Drop endpoint URLs and secrets an earlier version stored in the register."""
+    for row in agency_store.list_agencies(conn):
+        delivery = row.settings.get("delivery")
+        if not isinstance(delivery, dict):
+            continue
+        kept = _registered_delivery(delivery)
+        if kept != delivery:
+            settings = {**row.settings, "delivery": kept}
+            agency_store.upsert_agency(conn, replace(row, settings=settings, updated_at=now))
+
+
 def _row(agency: AgencyConfig, now: datetime) -> AgencyRow:
-    delivery = agency.delivery.model_dump(mode="json", exclude={"secret", "bearer_token"})
+    delivery = _registered_delivery(agency.delivery.model_dump(mode="json"))
     return AgencyRow(
         agency_id=agency.id,
         kind=agency.kind.value,

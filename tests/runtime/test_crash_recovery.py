@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,7 @@ async def test_a_killed_hub_delivers_every_accepted_event_exactly_once(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
         "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+        "HUB_PSEUDONYM_KEY": "test-pseudonym-key-" + uuid.uuid4().hex,
     }
     if broker == "shared":
         env["HUB_KAFKA_BOOTSTRAP"] = kafka_bootstrap

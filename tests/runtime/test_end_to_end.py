@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import MetaData, select
 
 from hub.broker.topics import INGRESS, ROUTER_DLQ, dlq_topic
 from hub.contracts import AgencyKind, DataCategory, Purpose, ServiceCode
@@ -366,3 +367,27 @@ async def test_an_unreadable_inbox_record_is_dead_lettered_for_its_agency(net: N
         lambda found: any("unreadable" in d.reason for d in found),
     )
     assert all(d.topic == dlq_topic(net.court.id) for d in letters)
+
+
+async def test_the_store_holds_no_webhook_url_or_secret(net: Network) -> None:
+    """After a webhook delivery no table of the store holds an endpoint's URL, path or secret."""
+    consent = net.consent(scope(AgencyKind.NGO, (Purpose.JUSTICE,), (DataCategory.CONTACT,)))
+    await net.post(net.hospital, consent_event(consent))
+    referral = referral_event(net.hospital, net.ngo, consent, service=ServiceCode.LEGAL_AID)
+    await net.post(net.hospital, referral)
+
+    async def delivered() -> list[Any]:
+        return [r for r in net.receiver.received(net.ngo_path) if referral.id in r.body.decode()]
+
+    await eventually(delivered, lambda found: len(found) >= 1)
+
+    def every_stored_text() -> str:
+        tables = MetaData()
+        tables.reflect(net.hub.store.engine)
+        with net.hub.store.transaction() as conn:
+            rows = (row for table in tables.sorted_tables for row in conn.execute(select(table)))
+            return "\n".join(repr(tuple(row)) for row in rows)
+
+    stored = await asyncio.to_thread(every_stored_text)
+    for secret in (net.ngo_path, net.psy_path, NGO_SECRET, PSY_SECRET):
+        assert secret not in stored
