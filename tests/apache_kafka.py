@@ -16,9 +16,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEPLOY", "ApacheKafka", "free_port_run"]
+__all__ = ["CLUSTER_BROKER_SETTINGS", "DEPLOY", "ApacheKafka", "free_port_run"]
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "kafka"
+
+#: Broker settings of the three-node cluster; docker-compose.yml must run the same.
+CLUSTER_BROKER_SETTINGS = {
+    "default.replication.factor": "3",
+    "min.insync.replicas": "2",
+    "offsets.topic.replication.factor": "3",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2",
+    "auto.create.topics.enable": "false",
+    "unclean.leader.election.enable": "false",
+}
 
 
 def free_port_run(count: int, attempts: int = 50) -> int:
@@ -83,6 +94,12 @@ class ApacheKafka:
     def signal(self, node: int, signum: signal.Signals) -> None:
         """Send ``signum`` (SIGKILL, SIGSTOP, SIGCONT) to one node."""
         os.kill(self.pid(node), signum)
+
+    def node_settings(self, node: int) -> dict[str, str]:
+        """The ``server.properties`` node ``node`` runs with."""
+        path = self.data / f"node-{node}" / "server.properties"
+        pairs = (line.partition("=") for line in path.read_text().splitlines())
+        return {key.strip(): value.strip() for key, sep, value in pairs if sep}
 
     def node_bootstrap(self, node: int) -> str:
         return f"127.0.0.1:{self.port + 2 * (node - 1)}"

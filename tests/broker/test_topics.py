@@ -23,7 +23,7 @@ from hub.config import load_settings
 from hub.contracts import AgencyKind
 from hub.errors import BrokerError
 from hub.runtime.bootstrap import topic_specs
-from tests.apache_kafka import ApacheKafka
+from tests.apache_kafka import CLUSTER_BROKER_SETTINGS, ApacheKafka
 from tests.support import agency
 
 DAY_MS = 86_400_000
@@ -160,6 +160,9 @@ async def test_cluster_topics_have_the_configured_replication_and_retention(
 ) -> None:
     """On three Apache Kafka nodes, hub topics have 3 replicas, 2 in sync, and set retention."""
     bootstrap = apache_kafka_cluster.bootstrap_servers
+    for node in (1, 2, 3):
+        settings = apache_kafka_cluster.node_settings(node)
+        assert {key: settings[key] for key in CLUSTER_BROKER_SETTINGS} == CLUSTER_BROKER_SETTINGS
     policy = TopicPolicy(
         replication_factor=3,
         min_insync_replicas=2,
