@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CLUSTER_BROKER_SETTINGS", "DEPLOY", "ApacheKafka", "free_port_run"]
+__all__ = ["CLUSTER_BROKER_SETTINGS", "DEPLOY", "ApacheKafka", "engine_of", "free_port_run"]
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "kafka"
 
@@ -30,6 +30,15 @@ CLUSTER_BROKER_SETTINGS = {
     "auto.create.topics.enable": "false",
     "unclean.leader.election.enable": "false",
 }
+
+
+#: Bootstrap addresses of the Apache Kafka clusters running now, for :func:`engine_of`.
+_RUNNING: set[str] = set()
+
+
+def engine_of(bootstrap_servers: str) -> str:
+    """``apache`` for a cluster an :class:`ApacheKafka` started, else ``tansu``."""
+    return "apache" if bootstrap_servers in _RUNNING else "tansu"
 
 
 def free_port_run(count: int, attempts: int = 50) -> int:
@@ -81,9 +90,11 @@ class ApacheKafka:
             )
         self.start_seconds = time.monotonic() - started
         self.bootstrap_servers = result.stdout.strip().splitlines()[-1]
+        _RUNNING.add(self.bootstrap_servers)
         return self
 
     def stop(self) -> None:
+        _RUNNING.discard(self.bootstrap_servers)
         subprocess.run(
             [str(DEPLOY / "stop.sh"), "--data", str(self.data)], check=False, timeout=120
         )

@@ -42,6 +42,7 @@ from hub.contracts.status import ReferralStatus
 from hub.delivery.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from hub.runtime.server import RunningHub, running_hub
 from hub.store import Store
+from tests.apache_kafka import engine_of
 
 __all__ = [
     "EVENT_HEADERS",
@@ -161,14 +162,15 @@ def hub_settings(
     agencies: Iterable[Agency],
     *,
     kafka_bootstrap: str | None = None,
-    kafka_engine: str = "tansu",
+    kafka_engine: str | None = None,
     **overrides: Any,
 ) -> HubSettings:
     """Settings for a hub under test: a SQLite file in ``directory``, any free HTTP port.
 
     With ``kafka_bootstrap`` set the hub uses that broker as it would an external
-    Kafka; ``kafka_engine`` (``tansu`` or ``apache``) picks the producer and group
-    timings that broker takes (see :func:`kafka_client_settings`). Retries are fast.
+    Kafka; ``kafka_engine`` (``tansu`` or ``apache``, by default the one serving
+    ``kafka_bootstrap``) picks the producer and group timings that broker takes
+    (see :func:`kafka_client_settings`). Retries are fast.
     """
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{directory / 'hub.db'}",
@@ -185,7 +187,8 @@ def hub_settings(
         "agencies": [a.config() for a in agencies],
     }
     if kafka_bootstrap is not None:
-        values |= {"kafka_bootstrap": kafka_bootstrap} | kafka_client_settings(kafka_engine)
+        engine = kafka_engine or engine_of(kafka_bootstrap)
+        values |= {"kafka_bootstrap": kafka_bootstrap} | kafka_client_settings(engine)
     values |= overrides
     return load_settings(None, **values)
 
