@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs bench clean
+.PHONY: demo test lint typecheck docs bench clean kafka-fetch kafka-up kafka-down
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Apache Kafka from Maven Central (deploy/kafka), one KRaft node on 127.0.0.1:19092, data in
+# var/kafka. kafka-up prints the bootstrap address as its last line.
+kafka-fetch:
+	@deploy/kafka/fetch.sh
+
+kafka-up:
+	@deploy/kafka/start.sh --nodes 1 --data var/kafka --port 19092
+
+kafka-down:
+	@deploy/kafka/stop.sh --data var/kafka
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -42,6 +42,7 @@ from hub.contracts.status import ReferralStatus
 from hub.delivery.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from hub.runtime.server import RunningHub, running_hub
 from hub.store import Store
+from tests.apache_kafka import engine_of
 
 __all__ = [
     "EVENT_HEADERS",
@@ -135,18 +136,41 @@ def agency(
     )
 
 
+def kafka_client_settings(kafka_engine: str) -> dict[str, Any]:
+    """Hub settings that differ between the test brokers.
+
+    Tansu refuses the idempotent producer and holds every JoinGroup for half the
+    session timeout, so its tests run plain producers and 2 s sessions. Apache
+    Kafka runs the idempotent producer, as in production, and refuses sessions
+    shorter than its ``group.min.session.timeout.ms`` (6 s).
+    """
+    if kafka_engine == "apache":
+        return {"consumer_session_timeout_ms": 6000, "kafka_idempotent_producer": True}
+    if kafka_engine == "tansu":
+        return {"consumer_session_timeout_ms": 2000, "kafka_idempotent_producer": False}
+    raise ValueError(f"unknown Kafka engine {kafka_engine!r}")
+
+
+def group_timings(kafka_engine: str) -> dict[str, Any]:
+    """aiokafka consumer options for a group that forms quickly on ``kafka_engine``."""
+    session_ms = int(kafka_client_settings(kafka_engine)["consumer_session_timeout_ms"])
+    return {"session_timeout_ms": session_ms, "heartbeat_interval_ms": session_ms // 4}
+
+
 def hub_settings(
     directory: Path,
     agencies: Iterable[Agency],
     *,
     kafka_bootstrap: str | None = None,
+    kafka_engine: str | None = None,
     **overrides: Any,
 ) -> HubSettings:
     """Settings for a hub under test: a SQLite file in ``directory``, any free HTTP port.
 
     With ``kafka_bootstrap`` set the hub uses that broker as it would an external
-    Kafka, so the short session timeout and non-idempotent producer the embedded
-    broker needs are set explicitly. Retries are fast.
+    Kafka; ``kafka_engine`` (``tansu`` or ``apache``, by default the one serving
+    ``kafka_bootstrap``) picks the producer and group timings that broker takes
+    (see :func:`kafka_client_settings`). Retries are fast.
     """
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{directory / 'hub.db'}",
@@ -164,11 +188,8 @@ def hub_settings(
         "agencies": [a.config() for a in agencies],
     }
     if kafka_bootstrap is not None:
-        values |= {
-            "kafka_bootstrap": kafka_bootstrap,
-            "consumer_session_timeout_ms": 2000,
-            "kafka_idempotent_producer": False,
-        }
+        engine = kafka_engine or engine_of(kafka_bootstrap)
+        values |= {"kafka_bootstrap": kafka_bootstrap} | kafka_client_settings(engine)
     values |= overrides
     return load_settings(None, **values)
 

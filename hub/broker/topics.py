@@ -6,14 +6,21 @@ agency, and anything that cannot be processed lands in a dead-letter topic.
 Topics are created explicitly rather than left to broker auto-creation: Tansu
 auto-creates a topic with 4 partitions on first produce, and the partition
 count decides which keys share an ordering, so it must be chosen, not inherited.
+The same holds for replication, ``min.insync.replicas`` and retention on Apache
+Kafka: :class:`TopicPolicy` states them, and every topic is created with them.
+
+``hub.audit`` is not compacted. Its records are keyed by audit chain, and each is
+one link of that chain; compaction would keep only the newest link per chain and
+leave the topic unable to show what happened. It is deleted by age instead, after
+a retention long enough for an annual audit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,6 +32,7 @@ __all__ = [
     "AUDIT",
     "INGRESS",
     "ROUTER_DLQ",
+    "TopicPolicy",
     "TopicSpec",
     "dlq_topic",
     "ensure_topics",
@@ -50,11 +58,16 @@ def dlq_topic(agency_id: str) -> str:
     return _checked(f"agency.{agency_id}.dlq")
 
 
+_DAY_MS = 86_400_000
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     partitions: int
     replication_factor: int = 1
+    #: Topic-level settings passed to CreateTopics (``min.insync.replicas``, ``retention.ms``).
+    configs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _checked(self.name)
@@ -62,6 +75,56 @@ class TopicSpec:
             raise ValueError(f"topic {self.name!r}: partitions must be at least 1")
         if self.replication_factor < 1:
             raise ValueError(f"topic {self.name!r}: replication_factor must be at least 1")
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    """Replication and retention the hub gives its topics.
+
+    With ``acks=all`` a write is acknowledged once ``min_insync_replicas`` copies
+    hold it: 3 replicas and 2 in sync survive the loss of any one broker.
+    """
+
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    dead_letter_retention_days: int = 400
+    audit_retention_days: int = 400
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_insync_replicas <= self.replication_factor:
+            raise ValueError(
+                "min_insync_replicas must be between 1 and the replication factor "
+                f"({self.replication_factor}), not {self.min_insync_replicas}"
+            )
+
+    def stream(self, name: str, partitions: int) -> TopicSpec:
+        """A working topic (ingress, inboxes): the broker's own retention."""
+        return TopicSpec(name, partitions, self.replication_factor, self._replicated())
+
+    def dead_letters(self, name: str) -> TopicSpec:
+        """A dead-letter topic: one partition, kept until operators have looked."""
+        return TopicSpec(
+            name,
+            1,
+            self.replication_factor,
+            self._replicated() | _kept_for(self.dead_letter_retention_days),
+        )
+
+    def audit(self, name: str, partitions: int) -> TopicSpec:
+        """The audit feed: deleted by age, never compacted (see the module docstring)."""
+        return TopicSpec(
+            name,
+            partitions,
+            self.replication_factor,
+            self._replicated() | _kept_for(self.audit_retention_days),
+        )
+
+    def _replicated(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync_replicas)}
+
+
+def _kept_for(days: int) -> dict[str, str]:
+    return {"cleanup.policy": "delete", "retention.ms": str(days * _DAY_MS)}
 
 
 async def ensure_topics(
@@ -99,7 +162,12 @@ async def _ensure(bootstrap_servers: str, specs: Sequence[TopicSpec], timeout_s:
         missing = [spec for name, spec in wanted.items() if name not in existing]
         if missing:
             response = await admin.create_topics(
-                [NewTopic(s.name, s.partitions, s.replication_factor) for s in missing],
+                [
+                    NewTopic(
+                        s.name, s.partitions, s.replication_factor, topic_configs=dict(s.configs)
+                    )
+                    for s in missing
+                ],
                 timeout_ms=int(timeout_s * 1000),
             )
             _raise_for_errors(response)

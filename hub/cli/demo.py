@@ -1,4 +1,7 @@
-"""``hub demo``: the example network, end to end, on the embedded broker and store."""
+"""``hub demo``: the example network, end to end, on a temporary store.
+
+The broker is the embedded one, or the Kafka ``HUB_KAFKA_BOOTSTRAP`` names.
+"""
 
 from __future__ import annotations
 

@@ -110,6 +110,21 @@ class HubSettings(BaseSettings):
     kafka_idempotent_producer: bool | None = Field(
         default=None, description="Unset: on for an external Kafka, off for the embedded broker."
     )
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, le=16, description="Replicas of every hub topic; 3 on a cluster."
+    )
+    kafka_min_insync_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Copies a write needs before it is acknowledged; 2 on a 3-node cluster.",
+    )
+    kafka_dead_letter_retention_days: int = Field(
+        default=400, ge=1, description="How long dead-letter topics keep messages."
+    )
+    kafka_audit_retention_days: int = Field(
+        default=400, ge=1, description="How long hub.audit keeps entries (deleted, not compacted)."
+    )
     tansu_bin: str | None = None
     broker_port: int | None = Field(default=None, ge=1, le=65535)
     consumer_session_timeout_ms: int | None = Field(
@@ -159,6 +174,15 @@ class HubSettings(BaseSettings):
             if agency.id == self.hub_id:
                 raise ValueError(f"agencies[{index}].id: {agency.id!r} is the hub's own id")
             seen.add(agency.id)
+        return self
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> HubSettings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(
+                f"kafka_min_insync_replicas: {self.kafka_min_insync_replicas} is more than "
+                f"kafka_replication_factor ({self.kafka_replication_factor})"
+            )
         return self
 
     @property

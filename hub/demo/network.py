@@ -65,7 +65,6 @@ def build_network(
         agencies=agencies,
         database_url=database_url,
         http_port=0,
-        kafka_bootstrap=None,
         **overrides,
     )
     return DemoNetwork(

@@ -25,7 +25,15 @@ from hub.api.auth import TokenDirectory
 from hub.audit import AuditRecorder
 from hub.broker.kafka import KafkaSettings, make_producer, ping
 from hub.broker.topics import AUDIT as AUDIT_TOPIC
-from hub.broker.topics import INGRESS, ROUTER_DLQ, TopicSpec, dlq_topic, ensure_topics, inbox_topic
+from hub.broker.topics import (
+    INGRESS,
+    ROUTER_DLQ,
+    TopicPolicy,
+    TopicSpec,
+    dlq_topic,
+    ensure_topics,
+    inbox_topic,
+)
 from hub.config import AgencyConfig, HubSettings
 from hub.consumers.auditing import delivered_entry
 from hub.consumers.delivery import DeliveryWorker
@@ -77,15 +85,25 @@ class HubServices:
         )
 
 
+def topic_policy(settings: HubSettings) -> TopicPolicy:
+    return TopicPolicy(
+        replication_factor=settings.kafka_replication_factor,
+        min_insync_replicas=settings.kafka_min_insync_replicas,
+        dead_letter_retention_days=settings.kafka_dead_letter_retention_days,
+        audit_retention_days=settings.kafka_audit_retention_days,
+    )
+
+
 def topic_specs(settings: HubSettings) -> list[TopicSpec]:
+    policy = topic_policy(settings)
     specs = [
-        TopicSpec(INGRESS, settings.ingress_partitions),
-        TopicSpec(ROUTER_DLQ, 1),
-        TopicSpec(AUDIT_TOPIC, settings.ingress_partitions),
+        policy.stream(INGRESS, settings.ingress_partitions),
+        policy.dead_letters(ROUTER_DLQ),
+        policy.audit(AUDIT_TOPIC, settings.ingress_partitions),
     ]
     for agency in settings.agencies:
-        specs.append(TopicSpec(inbox_topic(agency.id), settings.inbox_partitions))
-        specs.append(TopicSpec(dlq_topic(agency.id), 1))
+        specs.append(policy.stream(inbox_topic(agency.id), settings.inbox_partitions))
+        specs.append(policy.dead_letters(dlq_topic(agency.id)))
     return specs
 
 

@@ -63,7 +63,9 @@ class Api:
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def api(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
+async def api(
+    kafka_bootstrap: str, kafka_engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Api]:
     """One running hub with a hospital, a court, a shelter and an inbox reader."""
     hospital = agency(AgencyKind.HOSPITAL)
     court = agency(AgencyKind.COURT)
@@ -71,7 +73,9 @@ async def api(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) ->
     reader = agency(AgencyKind.COURT)
     agencies = [hospital, court, shelter, reader]
     directory: Path = tmp_path_factory.mktemp("api")
-    settings = hub_settings(directory, agencies, kafka_bootstrap=kafka_bootstrap)
+    settings = hub_settings(
+        directory, agencies, kafka_bootstrap=kafka_bootstrap, kafka_engine=kafka_engine
+    )
     async with started_hub(settings, agencies) as hub:
         yield Api(hub, hospital, court, shelter, reader)
 

@@ -35,10 +35,10 @@ def _process_exists(pid: int) -> bool:
 
 
 @pytest.mark.integration
-async def test_session_broker_answers_metadata(kafka_bootstrap: str) -> None:
+async def test_session_broker_answers_metadata(tansu_bootstrap: str) -> None:
     """The shared broker answers a Kafka Metadata request on 127.0.0.1."""
-    assert kafka_bootstrap.startswith("127.0.0.1:")
-    assert await ping(kafka_bootstrap)
+    assert tansu_bootstrap.startswith("127.0.0.1:")
+    assert await ping(tansu_bootstrap)
 
 
 @pytest.mark.integration

@@ -21,9 +21,14 @@ from hub.broker import (
     wait_until_ready,
 )
 from hub.errors import BrokerError
+from tests.apache_kafka import ApacheKafka
+from tests.support import group_timings, kafka_client_settings
 
-# Tansu holds a JoinGroup for half the session timeout; a short one keeps tests quick.
-FAST_GROUP: dict[str, Any] = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
+
+def _settings(bootstrap: str, kafka_engine: str) -> KafkaSettings:
+    """The hub's client settings for ``kafka_engine``: idempotent on Apache Kafka."""
+    idempotent = bool(kafka_client_settings(kafka_engine)["kafka_idempotent_producer"])
+    return KafkaSettings(bootstrap, idempotent_producer=idempotent)
 
 
 def _name(kind: str) -> str:
@@ -59,11 +64,13 @@ async def _produce(settings: KafkaSettings, topic: str, values: Sequence[bytes])
 
 
 @pytest.mark.integration
-async def test_keyed_round_trip_keeps_headers_and_key_order(kafka_bootstrap: str) -> None:
+async def test_keyed_round_trip_keeps_headers_and_key_order(
+    kafka_bootstrap: str, kafka_engine: str
+) -> None:
     """Records keep key, value and headers; one key always lands on one partition, in order."""
     topic = _name("keyed")
     await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 3)])
-    settings = KafkaSettings(kafka_bootstrap, idempotent_producer=False)
+    settings = _settings(kafka_bootstrap, kafka_engine)
     keys = [f"referral-{n}".encode() for n in range(4)]
 
     producer = make_producer(settings)
@@ -78,7 +85,9 @@ async def test_keyed_round_trip_keeps_headers_and_key_order(kafka_bootstrap: str
     finally:
         await producer.stop()
 
-    consumer = make_consumer(settings, topic, group_id=_name("group"), **FAST_GROUP)
+    consumer = make_consumer(
+        settings, topic, group_id=_name("group"), **group_timings(kafka_engine)
+    )
     await consumer.start()
     try:
         records = await _drain(consumer, 12)
@@ -100,15 +109,17 @@ async def test_keyed_round_trip_keeps_headers_and_key_order(kafka_bootstrap: str
 
 
 @pytest.mark.integration
-async def test_committed_offset_is_honoured_by_next_group_member(kafka_bootstrap: str) -> None:
+async def test_committed_offset_is_honoured_by_next_group_member(
+    kafka_bootstrap: str, kafka_engine: str
+) -> None:
     """A new consumer in the group resumes at the explicitly committed offset, not the end."""
     topic, group = _name("commit"), _name("group")
     await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
-    settings = KafkaSettings(kafka_bootstrap, idempotent_producer=False)
+    settings = _settings(kafka_bootstrap, kafka_engine)
     await _produce(settings, topic, [f"m{n}".encode() for n in range(5)])
     partition = TopicPartition(topic, 0)
 
-    first = make_consumer(settings, topic, group_id=group, **FAST_GROUP)
+    first = make_consumer(settings, topic, group_id=group, **group_timings(kafka_engine))
     await first.start()
     try:
         assert len(await _drain(first, 5)) == 5
@@ -116,7 +127,7 @@ async def test_committed_offset_is_honoured_by_next_group_member(kafka_bootstrap
     finally:
         await first.stop()
 
-    second = make_consumer(settings, topic, group_id=group, **FAST_GROUP)
+    second = make_consumer(settings, topic, group_id=group, **group_timings(kafka_engine))
     await second.start()
     try:
         resumed = await _drain(second, 2)
@@ -128,12 +139,31 @@ async def test_committed_offset_is_honoured_by_next_group_member(kafka_bootstrap
 
 
 @pytest.mark.integration
-async def test_tansu_rejects_idempotent_producer(kafka_bootstrap: str) -> None:
+async def test_tansu_rejects_idempotent_producer(tansu_bootstrap: str) -> None:
     """Tansu answers aiokafka's InitProducerId v0 with an error, so idempotence must stay off."""
-    producer = make_producer(KafkaSettings(kafka_bootstrap, idempotent_producer=True))
+    producer = make_producer(KafkaSettings(tansu_bootstrap, idempotent_producer=True))
     try:
         with pytest.raises(KafkaError, match="UnknownError"):
             await producer.start()
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.integration
+async def test_apache_kafka_gives_the_idempotent_producer_an_id(apache_kafka: ApacheKafka) -> None:
+    """On Apache Kafka the hub's producer is idempotent: the broker assigns it a producer id."""
+    topic = _name("idempotent")
+    await ensure_topics(apache_kafka.bootstrap_servers, [TopicSpec(topic, 1)])
+    settings = _settings(apache_kafka.bootstrap_servers, "apache")
+    assert settings.idempotent_producer
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"once")
+        # aiokafka keeps the id the broker granted in its (private) transaction manager.
+        manager = producer._txn_manager
+        assert manager is not None, "the producer was built without idempotence"
+        assert manager.producer_id >= 0
     finally:
         await producer.stop()
 

@@ -219,6 +219,14 @@ def test_the_embedded_broker_gets_short_sessions_and_no_idempotence() -> None:
     assert tuned.session_timeout_ms == 3000
 
 
+def test_more_insync_replicas_than_replicas_names_the_setting() -> None:
+    """A min.insync.replicas no topic could meet is refused at start, naming the setting."""
+    error = config_error(kafka_replication_factor=2, kafka_min_insync_replicas=3)
+
+    assert error.key == "kafka_min_insync_replicas"
+    assert "kafka_replication_factor (2)" in str(error)
+
+
 # -- the example network -----------------------------------------------------------------
 
 

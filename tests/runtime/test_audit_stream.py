@@ -17,6 +17,7 @@ from tests.support import (
     agency,
     consent_event,
     consent_payload,
+    group_timings,
     hub_settings,
     post_event,
     referral_event,
@@ -29,11 +30,13 @@ pytestmark = pytest.mark.integration
 
 
 async def test_every_archived_entry_is_streamed_with_its_hash(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, kafka_engine: str, tmp_path: Path
 ) -> None:
     """What the store archives for a referral appears on hub.audit, same ids and hashes."""
     hospital, court = agency(AgencyKind.HOSPITAL), agency(AgencyKind.COURT)
-    settings = hub_settings(tmp_path, [hospital, court], kafka_bootstrap=kafka_bootstrap)
+    settings = hub_settings(
+        tmp_path, [hospital, court], kafka_bootstrap=kafka_bootstrap, kafka_engine=kafka_engine
+    )
     consent = consent_payload(hospital, [scope(court, (Purpose.JUSTICE,), (DataCategory.CONTACT,))])
     referral = referral_event(hospital, court, consent)
     consumer = AIOKafkaConsumer(
@@ -41,8 +44,7 @@ async def test_every_archived_entry_is_streamed_with_its_hash(
         bootstrap_servers=kafka_bootstrap,
         group_id=f"audit-reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=500,
+        **group_timings(kafka_engine),
     )
     async with started_hub(settings, [hospital, court]) as hub:
         for event in (consent_event(consent), referral):

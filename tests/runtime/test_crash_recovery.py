@@ -39,6 +39,7 @@ from tests.support import (
     consent_payload,
     eventually,
     inbox_events,
+    kafka_client_settings,
     referral_event,
     scope,
     status_event,
@@ -51,15 +52,16 @@ HUB = Path(sys.executable).with_name("hub")
 _LISTENING = re.compile(r"hub listening on (http://\S+)")
 
 
-def write_config(path: Path, agencies: list[Agency]) -> Path:
+def write_config(path: Path, agencies: list[Agency], kafka_engine: str) -> Path:
     """A TOML configuration for ``hub run``; broker and store come from the environment."""
+    client = kafka_client_settings(kafka_engine)
     lines = [
         "http_port = 0",
         "log_format = 'json'",
         "ingress_partitions = 2",
         "inbox_partitions = 2",
-        "consumer_session_timeout_ms = 2000",
-        "kafka_idempotent_producer = false",
+        f"consumer_session_timeout_ms = {client['consumer_session_timeout_ms']}",
+        f"kafka_idempotent_producer = {str(client['kafka_idempotent_producer']).lower()}",
     ]
     for entry in agencies:
         config = entry.config()
@@ -181,13 +183,15 @@ class Stream:
 
 @pytest.mark.parametrize("broker", ["shared", "embedded"])
 async def test_a_killed_hub_delivers_every_accepted_event_exactly_once(
-    kafka_bootstrap: str, tmp_path: Path, broker: str
+    kafka_bootstrap: str, kafka_engine: str, tmp_path: Path, broker: str
 ) -> None:
     """SIGKILL mid-stream, restart, continue: each inbox holds each expected event once.
 
     With a shared broker, Kafka keeps what was in flight. With the hub's own
     embedded broker, which dies with it and keeps nothing, the store does.
     """
+    if broker == "embedded" and kafka_engine != "tansu":
+        pytest.skip("the hub's own embedded broker is Tansu whatever the session broker is")
     hospital, court = agency(AgencyKind.HOSPITAL), agency(AgencyKind.COURT)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
@@ -196,7 +200,9 @@ async def test_a_killed_hub_delivers_every_accepted_event_exactly_once(
     }
     if broker == "shared":
         env["HUB_KAFKA_BOOTSTRAP"] = kafka_bootstrap
-    hub = HubProcess(write_config(tmp_path / "hub.toml", [hospital, court]), env, tmp_path / "hub")
+    hub = HubProcess(
+        write_config(tmp_path / "hub.toml", [hospital, court], kafka_engine), env, tmp_path / "hub"
+    )
     consent = consent_payload(hospital, [scope(court, (Purpose.JUSTICE,), (DataCategory.CONTACT,))])
     referrals = [referral_event(hospital, court, consent) for _ in range(REFERRALS)]
     acceptances = [status_event(court, r.subject, ReferralStatus.ACCEPTED) for r in referrals]

@@ -83,7 +83,7 @@ class Network:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def net(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str, kafka_engine: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Network]:
     with WebhookReceiver() as receiver:
         ngo_path, psy_path = f"/{uid('ngo')}", f"/{uid('psy')}"
@@ -103,6 +103,7 @@ async def net(
             tmp_path_factory.mktemp("e2e"),
             agencies,
             kafka_bootstrap=kafka_bootstrap,
+            kafka_engine=kafka_engine,
             delivery={
                 "max_attempts": MAX_ATTEMPTS,
                 "backoff_initial_s": 0.05,

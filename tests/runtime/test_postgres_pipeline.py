@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 
 async def test_a_referral_goes_round_the_loop_on_postgresql(
-    kafka_bootstrap: str, tmp_path: Path, postgres_schema_url: str
+    kafka_bootstrap: str, kafka_engine: str, tmp_path: Path, postgres_schema_url: str
 ) -> None:
     """Referral, acceptance and audit work the same on PostgreSQL as on SQLite."""
     hospital, court = agency(AgencyKind.HOSPITAL), agency(AgencyKind.COURT)
@@ -34,6 +34,7 @@ async def test_a_referral_goes_round_the_loop_on_postgresql(
         tmp_path,
         [hospital, court],
         kafka_bootstrap=kafka_bootstrap,
+        kafka_engine=kafka_engine,
         database_url=postgres_schema_url,
     )
     consent = consent_payload(hospital, [scope(court, (Purpose.JUSTICE,), (DataCategory.CONTACT,))])
