@@ -46,7 +46,7 @@ from hub.consumers.routing import (
     decide,
 )
 from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
-from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping
+from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping, is_foreign_header
 from hub.contracts.events import (
     ConsentWithdrawnV1,
     DisclosureCompelledV1,
@@ -184,7 +184,11 @@ class IngressRouter:
                 ROUTER_DLQ,
                 record.key or b"",
                 record.value or b"",
-                (*record.headers, (DLQ_REASON_HEADER, reason[:1000].encode())),
+                # A foreign extension may hold what no category covers: it stays behind.
+                (
+                    *((k, v) for k, v in record.headers if not is_foreign_header(k)),
+                    (DLQ_REASON_HEADER, reason[:1000].encode()),
+                ),
             )
         )
 

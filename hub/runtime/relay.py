@@ -17,7 +17,7 @@ from typing import Any
 
 from hub.consumers.records import OutgoingMessage, Publisher
 from hub.contracts import to_kafka
-from hub.contracts.envelope import envelope_from_mapping
+from hub.contracts.envelope import envelope_from_mapping, without_foreign_extensions
 from hub.errors import BrokerError, ContractError, StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.services.vault import unseal
@@ -94,7 +94,7 @@ class OutboxRelay:
 
 def _message(row: OutboxRow, envelope: dict[str, Any]) -> OutgoingMessage:
     try:
-        record = to_kafka(envelope_from_mapping(envelope))
+        record = to_kafka(envelope_from_mapping(without_foreign_extensions(envelope)))
     except ContractError:
         # Accepted events were validated; a row that no longer parses is still
         # published as stored so the router dead-letters it with its reason.

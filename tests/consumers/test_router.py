@@ -185,6 +185,34 @@ async def test_poison_records_are_dead_lettered_and_the_rest_routed(setup: Setup
     assert all(d.topic == INGRESS for d in letters)
 
 
+async def test_a_record_with_a_foreign_extension_is_dead_lettered_not_delivered(
+    setup: Setup,
+) -> None:
+    """A record carrying a ce_ header the hub does not define is parked with the reason."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+    record = setup.record(event)
+    tainted = IncomingRecord(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        (*record.headers, ("ce_survivorname", b"Salma Bennani")),
+    )
+
+    await setup.router.handle([tainted])
+
+    assert setup.delivered_ids(setup.court) == []
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert "survivorname" in _header(parked, "hub_dlq_reason")
+    assert all(b"Salma" not in value for _, value in parked.headers)
+    with setup.store.transaction() as conn:
+        (letter,) = dead_letters.list_dead_letters(conn)
+        assert referrals.get_referral(conn, event.subject) is None
+    assert letter.event_id == event.id
+
+
 async def test_a_failed_publish_commits_nothing_so_a_retry_routes_again(setup: Setup) -> None:
     """If the broker refuses the copies, no effect is stored; the retried batch routes fully."""
     consent = setup.consent()
