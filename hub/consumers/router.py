@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 
 from hub.audit import AuditAction, AuditRecorder, EntryDraft
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
-from hub.consent import ConsentRecord
+from hub.consent import ConsentRecord, redact
 from hub.consumers.auditing import decision_entries
 from hub.consumers.journal import journal_copy
 from hub.consumers.records import (
@@ -245,12 +245,17 @@ class IngressRouter:
     def _withdrawal_notices(
         self, conn: Connection, event: CloudEvent, payload: ConsentWithdrawnV1
     ) -> Decision:
-        """Every agency that received data under the consent hears it was withdrawn."""
+        """Every agency that received data under the consent hears it was withdrawn.
+
+        The consent no longer covers any category, so the notice carries none:
+        her reason for withdrawing stays with the agency that recorded it.
+        """
         recipients = disclosures.recipients_under(conn, payload.consent_id)
+        data = redact(payload, frozenset()).data
         notices = tuple(
             Delivery(
                 recipient=recipient,
-                event=event.with_data(event.data, consentid=payload.consent_id),
+                event=event.with_data(data, consentid=payload.consent_id),
                 consent_id=payload.consent_id,
             )
             for recipient in sorted(recipients)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,8 +15,15 @@ from hub.broker.topics import INGRESS, ROUTER_DLQ, inbox_topic
 from hub.consumers.records import IncomingRecord, OutgoingMessage, outgoing
 from hub.consumers.router import ROUTER_CONSUMER, IngressRouter
 from hub.consumers.routing import AgencyView
-from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
-from hub.contracts.events import ConsentGrantedV1
+from hub.contracts import (
+    AgencyKind,
+    CloudEvent,
+    DataCategory,
+    Purpose,
+    default_registry,
+    new_event,
+)
+from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1
 from hub.contracts.status import ReferralStatus
 from hub.errors import BrokerError
 from hub.observability import HubMetrics
@@ -243,6 +251,31 @@ async def test_a_withdrawal_is_sent_to_every_agency_that_received_data(setup: Se
     assert setup.delivered_ids(setup.court) == [referral.id, withdrawal.id]
     assert setup.delivered_ids(setup.shelter) == []
     assert withdrawal.id not in setup.delivered_ids(setup.hospital)
+
+
+async def test_a_withdrawal_notice_carries_no_reason_of_hers(setup: Setup) -> None:
+    """Her reason for withdrawing, narrative she never shared, stays out of every notice."""
+    consent = setup.consent()
+    await setup.router.handle([setup.record(referral_event(setup.hospital, setup.court, consent))])
+    payload = ConsentWithdrawnV1(
+        consent_id=consent.consent_id,
+        subject_id=consent.subject_id,
+        recorded_by=consent.recorded_by,
+        withdrawn_at=datetime.now(UTC),
+        reason="her partner found the letter",
+    )
+    withdrawal = new_event(payload, source=setup.hospital.id)
+    setup.accept(withdrawal)
+
+    await setup.router.handle([setup.record(withdrawal)])
+
+    (notice,) = [
+        m
+        for m in setup.publisher.to(inbox_topic(setup.court.id))
+        if _header(m, "ce_id") == withdrawal.id
+    ]
+    assert b"partner" not in notice.value
+    assert json.loads(notice.value)["consent_id"] == consent.consent_id
 
 
 async def test_a_referral_after_withdrawal_is_blocked_with_a_notice(setup: Setup) -> None:
