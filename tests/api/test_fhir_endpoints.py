@@ -122,23 +122,25 @@ def project(store: Store, *, status: str = "received", to_agency: str = COURT) -
     """A referral as the router would have projected it; its id."""
     referral_id = f"ref-{uuid.uuid4().hex[:12]}"
     with store.transaction() as conn:
-        referrals.insert_referral(
+        referrals.insert_referrals(
             conn,
-            ReferralRow(
-                referral_id=referral_id,
-                from_agency=HOSPITAL,
-                to_agency=to_agency,
-                subject_id="sub_" + "c" * 32,
-                consent_id="cns-x",
-                service="court-listening-unit",
-                priority="urgent",
-                status=status,
-                due_by=AT,
-                pathway_step=None,
-                created_at=AT,
-                updated_at=AT,
-                version=1,
-            ),
+            [
+                ReferralRow(
+                    referral_id=referral_id,
+                    from_agency=HOSPITAL,
+                    to_agency=to_agency,
+                    subject_id="sub_" + "c" * 32,
+                    consent_id="cns-x",
+                    service="court-listening-unit",
+                    priority="urgent",
+                    status=status,
+                    due_by=AT,
+                    pathway_step=None,
+                    created_at=AT,
+                    updated_at=AT,
+                    version=1,
+                )
+            ],
         )
     return referral_id
 
