@@ -5,8 +5,9 @@ Bundle, a Task update) and polls its Tasks; the FHIR adapter translates, and
 the decoded events go through the same intake as ``POST /v1/events``: contract
 validation, ``source`` = the authenticated agency, event-id idempotency. Every
 answer is ``application/fhir+json``, and every error an OperationOutcome with
-the status a FHIR client expects (400 unreadable, 401, 403, 404, 405, 409, 413,
-415, 422 with the element path, 503), never the problem+json of ``/v1``.
+the status a FHIR client expects (400 unreadable, 401, 403, 404, 405, 409, 410,
+413, 415, 422 with the element path, 503), never the problem+json of ``/v1``. A
+hub error answers as ``hub.api.answers`` says, with the same status as on ``/v1``.
 
 The pseudonym key arrives through :func:`create_router`, never from a global.
 """

@@ -337,7 +337,3 @@ def _reason(exc: Exception) -> str:
 
 def _format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def dataschema_for(payload_type: type[EventPayload]) -> str:
-    return dataschema_uri(payload_type.event_type, payload_type.version)

@@ -8,9 +8,49 @@ import pkgutil
 import pytest
 
 import hub
+from hub.adapters import UnreadableInput
 from hub.api.answers import ANSWERS, answer_for, refusal_code
+from hub.api.fhir import _translate
+from hub.api.problems import _from_hub_error
 from hub.audit import SubjectErased
-from hub.errors import BrokerError, ConfigError, HubError, StoreError, UnknownEventType
+from hub.errors import (
+    AccessDenied,
+    AdapterError,
+    BrokerError,
+    ConfigError,
+    Conflict,
+    ContractError,
+    DeliveryError,
+    HubError,
+    IllegalTransition,
+    IncompatibleChange,
+    InvalidEnvelope,
+    InvalidPayload,
+    StoreError,
+    UnknownEventType,
+    UnknownVersion,
+)
+
+#: One real instance of each public hub error, built as the hub builds it.
+SAMPLES: list[HubError] = [
+    HubError("something"),
+    ContractError("does not fit"),
+    UnknownEventType("referral.teleported"),
+    UnknownVersion("referral.requested", "9"),
+    InvalidPayload([("data.priority", "not a priority")]),
+    InvalidEnvelope([("phone", "not an extension the hub defines")]),
+    IllegalTransition("completed", "accepted"),
+    IncompatibleChange("referral.requested", ["field removed"]),
+    AccessDenied("not yours"),
+    Conflict("seen with other content"),
+    SubjectErased("sub_" + "a" * 32),
+    AdapterError("no status", path="Task.status"),
+    UnreadableInput("not JSON"),
+    StoreError("down"),
+    BrokerError("down"),
+    DeliveryError("refused"),
+    ConfigError("hub.key", "missing"),
+]
 
 
 def _public_hub_errors() -> list[type[HubError]]:
@@ -63,3 +103,16 @@ def test_the_hubs_own_trouble_is_not_a_refusal(error: HubError) -> None:
 def test_the_sender_at_fault_is_a_refusal() -> None:
     """An event of an unknown type is refused under its own reason code."""
     assert refusal_code(UnknownEventType("referral.teleported")) == "unknown-type-or-version"
+
+
+def test_every_public_error_has_a_sample() -> None:
+    """The cross-surface check below covers every public hub error class."""
+    assert {type(sample) for sample in SAMPLES} == set(_public_hub_errors())
+
+
+@pytest.mark.parametrize("error", SAMPLES, ids=lambda e: type(e).__name__)
+def test_v1_and_fhir_answer_an_error_with_the_same_status(error: HubError) -> None:
+    """/v1 (problem+json) and /fhir (OperationOutcome) give the same status for one error."""
+    assert (
+        _from_hub_error(error).status_code == _translate(error).status == answer_for(error).status
+    )
