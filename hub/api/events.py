@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 
 from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
+from hub.api.refusals import note_refusal
 from hub.contracts import MAX_EVENT_BYTES, CloudEvent, parse_structured
-from hub.errors import AccessDenied, Conflict, ContractError
-from hub.services.intake import accept_event, record_refusal, refusal_code, vet
+from hub.errors import HubError
+from hub.services.intake import accept_event, vet
 
 __all__ = ["router"]
 
@@ -30,9 +31,11 @@ _ACCEPTED_TYPES = ("application/cloudevents+json", "application/json")
         401: {"description": "No or invalid bearer token."},
         403: {"description": "The event's source is not the caller."},
         409: {"description": "The event id was accepted before with other content."},
+        410: {"description": "The event's subject has been erased."},
         413: {"description": "The body exceeds 1 MiB."},
         415: {"description": "Not a structured CloudEvent JSON body."},
         422: {"description": "Invalid envelope or payload; names the fields."},
+        503: {"description": "The store is unavailable; retry later."},
     },
 )
 async def submit_event(request: Request, hub: Hub, caller: Caller) -> JSONResponse:
@@ -60,18 +63,8 @@ async def submit_event(request: Request, hub: Hub, caller: Caller) -> JSONRespon
                 now=hub.clock(),
                 audit=hub.audit,
             )
-    except (ContractError, AccessDenied, Conflict) as exc:
-        hub.metrics.refused.labels(refusal_code(exc)).inc()
-        if hub.audit is not None:
-            await asyncio.to_thread(
-                record_refusal,
-                hub.store,
-                hub.audit,
-                exc,
-                event=event,
-                sender=caller,
-                now=hub.clock(),
-            )
+    except HubError as exc:
+        await asyncio.to_thread(note_refusal, hub, caller, exc, event)
         raise
     if acceptance.created:
         hub.metrics.accepted.labels(event.type).inc()

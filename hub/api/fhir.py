@@ -5,8 +5,9 @@ Bundle, a Task update) and polls its Tasks; the FHIR adapter translates, and
 the decoded events go through the same intake as ``POST /v1/events``: contract
 validation, ``source`` = the authenticated agency, event-id idempotency. Every
 answer is ``application/fhir+json``, and every error an OperationOutcome with
-the status a FHIR client expects (400 unreadable, 401, 403, 404, 405, 409, 413,
-415, 422 with the element path, 503), never the problem+json of ``/v1``.
+the status a FHIR client expects (400 unreadable, 401, 403, 404, 405, 409, 410,
+413, 415, 422 with the element path, 503), never the problem+json of ``/v1``. A
+hub error answers as ``hub.api.answers`` says, with the same status as on ``/v1``.
 
 The pseudonym key arrives through :func:`create_router`, never from a global.
 """
@@ -25,7 +26,7 @@ from fastapi.routing import APIRoute
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 
-from hub.adapters import AdapterContext, UnreadableInput
+from hub.adapters import AdapterContext
 from hub.adapters.fhir import MAX_INPUT_BYTES, FhirVersion, decode_document, read_document
 from hub.adapters.fhir.mapping import AGENCY_SYSTEM, REFERRAL_SYSTEM
 from hub.adapters.fhir.responses import (
@@ -35,21 +36,17 @@ from hub.adapters.fhir.responses import (
     task_resource,
     transaction_response,
 )
+from hub.api.answers import answer_for
 from hub.api.context import ApiContext, Caller, Hub
 from hub.api.problems import ProblemError
+from hub.api.refusals import note_refusal
 from hub.contracts import CloudEvent, ReferralStatus
 from hub.errors import (
     AccessDenied,
     AdapterError,
-    Conflict,
-    ContractError,
     HubError,
-    InvalidPayload,
-    StoreError,
-    UnknownEventType,
-    UnknownVersion,
 )
-from hub.services.intake import accept_event, record_refusal, refusal_code
+from hub.services.intake import accept_event
 from hub.store import outbox, referrals
 from hub.store.referrals import ReferralRow
 
@@ -96,24 +93,11 @@ def _translate(exc: Exception) -> FhirError:
         case ProblemError():
             code = {401: "login", 403: "forbidden", 404: "not-found"}.get(exc.status, "processing")
             return FhirError(exc.status, code, exc.detail)
-        case UnreadableInput():
-            return FhirError(400, "structure", exc.reason, expression=exc.path)
-        case AdapterError():
-            return FhirError(422, "processing", exc.reason, expression=exc.path)
-        case UnknownEventType() | UnknownVersion():
-            return FhirError(422, "not-supported", str(exc))
-        case InvalidPayload():
-            return FhirError(422, "invalid", str(exc))
-        case ContractError():
-            return FhirError(422, "business-rule", str(exc))
-        case AccessDenied():
-            return FhirError(403, "forbidden", str(exc))
-        case Conflict():
-            return FhirError(409, "conflict", str(exc))
-        case StoreError():
-            return FhirError(503, "transient", "the store is unavailable; retry later")
         case HubError():
-            return FhirError(400, "processing", str(exc))
+            answer = answer_for(exc)
+            if isinstance(exc, AdapterError):
+                return FhirError(answer.status, answer.fhir_code, exc.reason, expression=exc.path)
+            return FhirError(answer.status, answer.fhir_code, answer.detail_for(exc))
         case RequestValidationError():
             return FhirError(400, "invalid", "the request parameters are invalid")
         case HTTPException():
@@ -198,8 +182,8 @@ def create_router(*, pseudonym_key: SecretStr | bytes) -> APIRouter:
                 _name_referral(hub, caller, document, task_id)
             try:
                 events = decode_document(document, declared=version, context=context)
-            except (AdapterError, ContractError) as exc:
-                _refuse(hub, caller, exc, None)
+            except HubError as exc:
+                note_refusal(hub, caller, exc, None)
                 raise
             return document, _accept(hub, caller, events)
 
@@ -357,20 +341,13 @@ def _accept(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> _Take
             acceptance = accept_event(
                 hub.store, hub.registry, event, sender=caller, now=hub.clock(), audit=hub.audit
             )
-        except (ContractError, AccessDenied, Conflict) as exc:
-            _refuse(hub, caller, exc, event)
+        except HubError as exc:
+            note_refusal(hub, caller, exc, event)
             raise
         accepted.append(event)
         if acceptance.created:
             new.append(event)
     return _Taken(tuple(accepted), tuple(new))
-
-
-def _refuse(hub: ApiContext, caller: str, exc: HubError, event: CloudEvent | None) -> None:
-    """Count and audit a refused submission, as ``POST /v1/events`` does."""
-    hub.metrics.refused.labels(refusal_code(exc)).inc()
-    if hub.audit is not None:
-        record_refusal(hub.store, hub.audit, exc, event=event, sender=caller, now=hub.clock())
 
 
 def _authorised(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> list[CloudEvent]:
@@ -400,7 +377,7 @@ def _authorised(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> l
             kept.append(event)
     if denied is not None:
         # Audited outside the read transaction: the store's transactions do not nest.
-        _refuse(hub, caller, *denied)
+        note_refusal(hub, caller, *denied)
         raise denied[0]
     return kept
 

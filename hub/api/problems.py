@@ -9,17 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.audit import SubjectErased
-from hub.errors import (
-    AccessDenied,
-    Conflict,
-    HubError,
-    InvalidEnvelope,
-    InvalidPayload,
-    StoreError,
-    UnknownEventType,
-    UnknownVersion,
-)
+from hub.api.answers import answer_for
+from hub.errors import HubError, InvalidPayload
 
 __all__ = ["PROBLEM_JSON", "ProblemError", "install_problem_handlers", "problem"]
 
@@ -53,20 +44,12 @@ def problem(
 
 
 def _from_hub_error(exc: HubError) -> JSONResponse:
-    if isinstance(exc, UnknownEventType | UnknownVersion):
-        return problem(400, "Unknown event type or version", str(exc))
-    if isinstance(exc, InvalidEnvelope | InvalidPayload):
+    answer = answer_for(exc)
+    detail = answer.detail_for(exc)
+    if isinstance(exc, InvalidPayload):
         errors = [{"field": path, "message": message} for path, message in exc.errors]
-        return problem(422, "Invalid event", str(exc), errors=errors)
-    if isinstance(exc, AccessDenied):
-        return problem(403, "Forbidden", str(exc))
-    if isinstance(exc, Conflict):
-        return problem(409, "Conflict", str(exc))
-    if isinstance(exc, SubjectErased):
-        return problem(410, "Gone", "the subject of this event has been erased")
-    if isinstance(exc, StoreError):
-        return problem(503, "Service unavailable", "the store is unavailable; retry later")
-    return problem(400, "Bad request", str(exc))
+        return problem(answer.status, answer.title, detail, errors=errors)
+    return problem(answer.status, answer.title, detail)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -37,7 +37,6 @@ from sqlalchemy import Connection
 from hub.audit._canonical import (
     ENTRY_FORMAT,
     GENESIS_HASH,
-    canonical_json,
     canonical_sha256,
     utc_micros,
 )
@@ -55,7 +54,6 @@ __all__ = [
     "EntryIds",
     "append_entries",
     "append_entry",
-    "canonical_entry",
     "entry_hash",
     "new_entry_id",
     "next_entry",
@@ -100,11 +98,6 @@ def _hashed(row: AuditEntryRow) -> tuple[Any, ...]:
         row.details,
         row.prev_hash,
     )
-
-
-def canonical_entry(row: AuditEntryRow) -> bytes:
-    """The bytes ``row``'s hash covers."""
-    return canonical_json(_hashed(row))
 
 
 def entry_hash(row: AuditEntryRow) -> str:

@@ -11,7 +11,7 @@ import typer
 
 from hub.cli._output import fail
 from hub.contracts import default_registry
-from hub.contracts.checks import compatibility_problems, stale_docs
+from hub.contracts.checks import category_problems, compatibility_problems, stale_docs
 from hub.contracts.docs import export_docs
 from hub.contracts.validation import read_event_file, validate_event_bytes
 from hub.errors import ContractError, InvalidPayload
@@ -66,8 +66,10 @@ def check(
         DEFAULT_DOCS
     ),
 ) -> None:
-    """Fail on a change that breaks a type's compatibility mode, or on stale docs."""
+    """Fail on a change that breaks a type's compatibility mode, uncategorised free text,
+    or stale docs."""
     problems = compatibility_problems(default_registry())
+    problems += category_problems(default_registry())
     problems += stale_docs(default_registry(), docs)
     if problems:
         for problem in problems:

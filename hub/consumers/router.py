@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 
 from hub.audit import AuditAction, AuditRecorder, EntryDraft
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
-from hub.consent import ConsentRecord
+from hub.consent import ConsentRecord, redact
 from hub.consumers.auditing import decision_entries
 from hub.consumers.journal import journal_copy
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher
@@ -44,7 +44,7 @@ from hub.consumers.routing import (
 )
 from hub.consumers.sealing import open_records, seal_messages
 from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
-from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping
+from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping, is_foreign_header
 from hub.contracts.events import (
     ConsentWithdrawnV1,
     DisclosureCompelledV1,
@@ -193,7 +193,11 @@ class IngressRouter:
                 ROUTER_DLQ,
                 record.key or b"",
                 record.value or b"",
-                (*record.headers, (DLQ_REASON_HEADER, reason[:1000].encode())),
+                # A foreign extension may hold what no category covers: it stays behind.
+                (
+                    *((k, v) for k, v in record.headers if not is_foreign_header(k)),
+                    (DLQ_REASON_HEADER, reason[:1000].encode()),
+                ),
             )
         )
 
@@ -250,12 +254,17 @@ class IngressRouter:
     def _withdrawal_notices(
         self, conn: Connection, event: CloudEvent, payload: ConsentWithdrawnV1
     ) -> Decision:
-        """Every agency that received data under the consent hears it was withdrawn."""
+        """Every agency that received data under the consent hears it was withdrawn.
+
+        The consent no longer covers any category, so the notice carries none:
+        her reason for withdrawing stays with the agency that recorded it.
+        """
         recipients = disclosures.recipients_under(conn, payload.consent_id)
+        data = redact(payload, frozenset()).data
         notices = tuple(
             Delivery(
                 recipient=recipient,
-                event=event.with_data(event.data, consentid=payload.consent_id),
+                event=event.with_data(data, consentid=payload.consent_id),
                 consent_id=payload.consent_id,
             )
             for recipient in sorted(recipients)

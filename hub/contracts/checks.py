@@ -1,4 +1,5 @@
-"""What ``hub contracts check`` enforces: compatibility between versions, fresh docs."""
+"""What ``hub contracts check`` enforces: compatibility between versions, free text under a
+data category, fresh docs."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import tempfile
 from itertools import pairwise
 from pathlib import Path
 
+from hub.contracts.categories import free_text_outside_categories
 from hub.contracts.compatibility import classify
 from hub.contracts.docs import export_docs
 from hub.contracts.registry import ContractRegistry
 
-__all__ = ["compatibility_problems", "stale_docs"]
+__all__ = ["category_problems", "compatibility_problems", "stale_docs"]
 
 
 def compatibility_problems(registry: ContractRegistry) -> list[str]:
@@ -32,6 +34,15 @@ def compatibility_problems(registry: ContractRegistry) -> list[str]:
                     + reasons
                 )
     return problems
+
+
+def category_problems(registry: ContractRegistry) -> list[str]:
+    """One message per free-text field that no data category covers (see ``categories``)."""
+    return [
+        f"{contract.event_type} v{contract.version}: free text {path} has no data category"
+        for contract in registry
+        for path in free_text_outside_categories(contract.model)
+    ]
 
 
 def stale_docs(registry: ContractRegistry, docs: Path) -> list[str]:

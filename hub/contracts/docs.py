@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from hub import __version__
-from hub.contracts.categories import CATEGORY_KEY, field_categories
+from hub.contracts.categories import CATEGORY_KEY, UNCATEGORISED_KEY, field_categories
 from hub.contracts.compatibility import CompatibilityReport, classify
 from hub.contracts.envelope import (
     DLQ_REASON_HEADER,
@@ -217,9 +217,13 @@ def _fields_section(contract: Contract) -> list[str]:
     ]
     for name, prop in schema["properties"].items():
         category = categories.get(name)
+        label = category.value if category is not None else "routing"
+        if UNCATEGORISED_KEY in prop:
+            # Free text outside the categories on purpose: say why, where auditors read.
+            label = f"routing text ({prop[UNCATEGORISED_KEY]})"
         lines.append(
             f"| `{name}` | {_type_text(prop)} | {'yes' if name in required else 'no'} "
-            f"| {category.value if category is not None else 'routing'} "
+            f"| {label} "
             f"| {_cell(prop.get('description', ''))} |"
         )
     return lines

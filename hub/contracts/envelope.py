@@ -6,8 +6,12 @@
   referral's events stay in order on one partition.
 
 Extensions carry the consent reference (``consentid``), the correlation id
-(``correlationid``) and W3C trace context (``traceparent``). Extension names follow
-the spec's naming rule: lower-case ASCII letters and digits only.
+(``correlationid``), W3C trace context (``traceparent``) and, on the hub's own
+copies of a compelled disclosure, the disclosing event (``overrideid``). Those
+are the only extensions accepted (:data:`HUB_EXTENSIONS`): an extension sits
+outside ``data``, so no data category, redaction or sealing reaches it, and an
+agency's own (a name, a phone number) would travel in clear to every recipient
+and outlive her erasure. Any other is refused by name.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from hub.errors import InvalidEnvelope
 
 __all__ = [
     "DLQ_REASON_HEADER",
+    "HUB_EXTENSIONS",
     "MAX_EVENT_BYTES",
     "STRUCTURED_CONTENT_TYPE",
     "CloudEvent",
@@ -70,6 +75,9 @@ _CONTEXT_ATTRIBUTES = (
     "dataschema",
     "datacontenttype",
 )
+#: The extensions the hub defines; ``overrideid`` only the hub itself may set
+#: (intake refuses it from an agency).
+HUB_EXTENSIONS = frozenset({"consentid", "correlationid", "overrideid", "traceparent"})
 _KNOWN_ATTRIBUTES = frozenset(
     (*_CONTEXT_ATTRIBUTES, "data", "consentid", "correlationid", "traceparent")
 )
@@ -184,7 +192,7 @@ def pydantic_errors(exc: ValidationError, prefix: str = "") -> list[tuple[str, s
 
 
 def extension_problems(extras: Mapping[str, object]) -> list[tuple[str, str]]:
-    """One (attribute, reason) per extension that breaks the naming or type rule.
+    """One (attribute, reason) per extension that is not the hub's, or breaks the type rule.
 
     Extensions are strings only: in Kafka binary mode every attribute is a
     header string, and an integer would come back as text.
@@ -193,9 +201,39 @@ def extension_problems(extras: Mapping[str, object]) -> list[tuple[str, str]]:
     for name, value in extras.items():
         if not _ATTRIBUTE_NAME.fullmatch(name):
             problems.append((name, "extension names are 1-20 lower-case letters or digits"))
+        elif name not in HUB_EXTENSIONS:
+            problems.append((name, _FOREIGN_EXTENSION))
         elif not isinstance(value, str):
             problems.append((name, "extension attributes are strings"))
     return problems
+
+
+_FOREIGN_EXTENSION = (
+    "not an extension the hub defines; it accepts only "
+    + ", ".join(sorted(HUB_EXTENSIONS - {"overrideid"}))
+    + " (survivor data goes in data, under its category)"
+)
+
+
+def without_foreign_extensions(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored structured event without the extensions the hub does not define.
+
+    For events accepted before the hub refused foreign extensions: they are
+    still handed on, but what they carried outside ``data`` is not.
+    """
+    return {
+        name: value
+        for name, value in document.items()
+        if name in _KNOWN_ATTRIBUTES or name in HUB_EXTENSIONS
+    }
+
+
+def is_foreign_header(name: str) -> bool:
+    """Whether a Kafka header is a ``ce_`` attribute the hub does not define."""
+    if not name.startswith(_HEADER_PREFIX):
+        return False
+    attribute = name[len(_HEADER_PREFIX) :]
+    return attribute not in _CONTEXT_ATTRIBUTES and attribute not in HUB_EXTENSIONS
 
 
 def parse_structured(raw: bytes | str) -> CloudEvent:
@@ -299,7 +337,3 @@ def _reason(exc: Exception) -> str:
 
 def _format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def dataschema_for(payload_type: type[EventPayload]) -> str:
-    return dataschema_uri(payload_type.event_type, payload_type.version)

@@ -19,6 +19,7 @@ from typing import Any
 
 from hub.consumers.records import OutgoingMessage, Publisher
 from hub.consumers.sealing import keys_live, seal_unsealed, sealed_message
+from hub.contracts.envelope import without_foreign_extensions
 from hub.errors import BrokerError, StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.store import Store, outbox
@@ -99,4 +100,5 @@ class OutboxRelay:
 
 
 def _message(row: OutboxRow, envelope: dict[str, Any]) -> OutgoingMessage:
-    return sealed_message(row.topic, row.key, envelope)
+    # Events accepted before foreign extensions were refused go out without them.
+    return sealed_message(row.topic, row.key, without_foreign_extensions(envelope))

@@ -36,8 +36,6 @@ from hub.errors import (
     InvalidEnvelope,
     InvalidPayload,
     StoreError,
-    UnknownEventType,
-    UnknownVersion,
 )
 from hub.services.vault import seal_many, subject_for, unseal
 from hub.store import Store, consents, outbox, referral_subjects
@@ -51,7 +49,6 @@ __all__ = [
     "accept_in",
     "accept_many",
     "record_refusal",
-    "refusal_code",
     "vet",
 ]
 
@@ -414,36 +411,22 @@ def _withdrawal(
     )
 
 
-def refusal_code(exc: HubError) -> str:
-    """A short code for why an event was refused, fit for metrics and the audit log."""
-    match exc:
-        case UnknownEventType() | UnknownVersion():
-            return "unknown-type-or-version"
-        case InvalidPayload():
-            return "invalid"
-        case AccessDenied():
-            return "forbidden"
-        case Conflict():
-            return "conflict"
-        case _:
-            return "refused"
-
-
 def record_refusal(
     store: Store,
     audit: AuditRecorder,
-    exc: HubError,
+    reason: str,
     *,
     event: CloudEvent | None,
     sender: str,
     now: datetime,
 ) -> None:
-    """Record a refused submission in the hub's own chain.
+    """Record a refused submission in the hub's own chain, with its reason code.
 
     The refused content is not trusted, so it names no referral: only the
-    sender, the event id and type when they could be read, and the reason code.
+    sender, the event id and type when they could be read, and the reason code
+    (``hub.api.answers`` gives it).
     """
-    details: dict[str, object] = {"reason": refusal_code(exc)}
+    details: dict[str, object] = {"reason": reason}
     if event is not None:
         details["event_type"] = event.type[:200]
     with store.transaction() as conn:

@@ -16,7 +16,7 @@ from hub.store._errors import translating
 from hub.store._sql import insert_many_or_ignore
 from hub.store.schema import disclosures
 
-__all__ = ["DisclosureRow", "for_referral", "recipients_under", "record", "record_many"]
+__all__ = ["DisclosureRow", "for_referral", "recipients_under", "record_many"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,31 +46,6 @@ def _row(m: RowMapping) -> DisclosureRow:
         withheld=m["withheld"],
         at=m["at"],
     )
-
-
-@translating
-def record(
-    conn: Connection,
-    *,
-    event_id: str,
-    referral_id: str,
-    recipient: str,
-    consent_id: str | None,
-    disclosed: Sequence[str],
-    withheld: Sequence[str],
-    at: datetime,
-) -> bool:
-    """Record a disclosure; False, and no change, if this event already went to this recipient."""
-    row = DisclosureRow(
-        event_id=event_id,
-        recipient=recipient,
-        referral_id=referral_id,
-        consent_id=consent_id,
-        disclosed=list(disclosed),
-        withheld=list(withheld),
-        at=at,
-    )
-    return bool(record_many(conn, [row]))
 
 
 @translating

@@ -7,7 +7,7 @@ ignored.
 A cursor reader relies on a row with a lower ``seq`` never becoming visible
 after one with a higher ``seq``. SQLite gives that for free (one writer at a
 time). On PostgreSQL, sequence values are handed out before commit, so
-:func:`add` takes a per-agency advisory lock held to the end of the
+:func:`add_many` takes a per-agency advisory lock held to the end of the
 transaction: additions to one mailbox commit in ``seq`` order. A transaction
 adding to several mailboxes should do so in a fixed order (say, sorted by
 agency id); otherwise two such transactions can deadlock, and PostgreSQL
@@ -27,7 +27,7 @@ from hub.store._errors import translating
 from hub.store._sql import insert_many_or_ignore
 from hub.store.schema import inbox
 
-__all__ = ["InboxRow", "ack", "add", "add_many", "get", "list_after"]
+__all__ = ["InboxRow", "ack", "add_many", "get", "list_after"]
 
 # First half of the two-part advisory lock key; the second is the agency id's
 # hash. Distinct from other advisory locks the hub takes.
@@ -55,19 +55,6 @@ def _row(m: RowMapping) -> InboxRow:
         delivered_at=m["delivered_at"],
         acked_at=m["acked_at"],
     )
-
-
-@translating
-def add(
-    conn: Connection,
-    *,
-    agency_id: str,
-    event_id: str,
-    envelope: dict[str, Any],
-    at: datetime,
-) -> bool:
-    """Put an event in the agency's mailbox; False if it is already there."""
-    return bool(add_many(conn, agency_id, [(event_id, envelope)], at))
 
 
 @translating

@@ -15,13 +15,7 @@ from hub.store._errors import translating
 from hub.store._sql import chunked, insert_many_or_ignore
 from hub.store.schema import referral_subjects
 
-__all__ = ["link", "link_many", "subject_of", "subjects_of"]
-
-
-@translating
-def link(conn: Connection, referral_id: str, subject_id: str, at: datetime) -> bool:
-    """Record the referral's subject; False if it was known already."""
-    return bool(link_many(conn, [(referral_id, subject_id)], at))
+__all__ = ["link_many", "subject_of", "subjects_of"]
 
 
 @translating

@@ -18,12 +18,10 @@ __all__ = [
     "ReferralRow",
     "TimelineEntry",
     "TimelineRow",
-    "append_timeline",
     "append_timelines",
     "count_overdue",
     "get_referral",
     "get_referrals",
-    "insert_referral",
     "insert_referrals",
     "referrals_for_agency",
     "timeline",
@@ -136,12 +134,6 @@ def get_referrals(conn: Connection, referral_ids: Sequence[str]) -> dict[str, Re
 
 
 @translating
-def insert_referral(conn: Connection, row: ReferralRow) -> bool:
-    """Insert a new referral; False, and no change, if its id already exists."""
-    return bool(insert_referrals(conn, [row]))
-
-
-@translating
 def insert_referrals(conn: Connection, rows: Sequence[ReferralRow]) -> set[str]:
     """Insert new referrals; the ids inserted, leaving out any that already existed."""
     inserted = insert_many_or_ignore(
@@ -188,27 +180,6 @@ def update_status(conn: Connection, referral_id: str, status: str, at: datetime)
 
 
 _INSERT_TIMELINE = referral_timeline.insert()
-
-
-@translating
-def append_timeline(
-    conn: Connection,
-    referral_id: str,
-    *,
-    event_id: str,
-    event_type: str,
-    status: str | None,
-    actor: str,
-    at: datetime,
-    detail: dict[str, Any],
-) -> bool:
-    """Append an event to the referral's timeline.
-
-    Returns False, and changes nothing, if ``event_id`` is already on it.
-    Raises ``StoreError`` if the referral does not exist.
-    """
-    entry = TimelineEntry(referral_id, event_id, event_type, status, actor, at, detail)
-    return append_timelines(conn, [entry])[0]
 
 
 @translating

@@ -15,7 +15,7 @@ from hub.store._errors import translating
 from hub.store._sql import chunked, insert_many_or_ignore, insert_or_ignore
 from hub.store.schema import subject_keys
 
-__all__ = ["destroy_key", "get_key", "get_keys", "get_or_create_key", "get_or_create_keys"]
+__all__ = ["destroy_key", "get_key", "get_keys", "get_or_create_keys"]
 
 
 @translating
@@ -25,18 +25,6 @@ def get_key(conn: Connection, subject_id: str) -> bytes | None:
         select(subject_keys.c.key).where(subject_keys.c.subject_id == subject_id)
     ).scalar_one_or_none()
     return bytes(value) if value is not None else None
-
-
-@translating
-def get_or_create_key(
-    conn: Connection, subject_id: str, new_key: bytes, at: datetime
-) -> bytes | None:
-    """The subject's key, storing ``new_key`` if it has none yet.
-
-    Returns the key that is actually stored (which is not ``new_key`` when one
-    existed or a concurrent caller won), or None if the key was destroyed.
-    """
-    return get_or_create_keys(conn, {subject_id: new_key}, at)[subject_id]
 
 
 @translating
@@ -59,7 +47,8 @@ def get_keys(conn: Connection, subject_ids: Sequence[str]) -> dict[str, bytes | 
 def get_or_create_keys(
     conn: Connection, new_keys: Mapping[str, bytes], at: datetime
 ) -> dict[str, bytes | None]:
-    """:func:`get_or_create_key` for several subjects at once, keyed by subject id."""
+    """Each subject's key, keyed by subject id: the stored one, else the new one offered
+    (now stored); None for an erased subject, who never gets a key again."""
     insert_many_or_ignore(
         conn,
         subject_keys,

@@ -165,23 +165,25 @@ async def test_a_status_update_carries_the_parties_the_store_knows(store: Store)
     """With the store, the PUT Task names requester, owner and the patient pseudonym."""
     at = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
     with store.transaction() as conn:
-        referrals.insert_referral(
+        referrals.insert_referrals(
             conn,
-            ReferralRow(
-                referral_id="ref-2026-000142",
-                from_agency="chu-ibn-rochd",
-                to_agency="tpi-casablanca-listening-unit",
-                subject_id="sub_" + "b" * 32,
-                consent_id="cns-1",
-                service="court-listening-unit",
-                priority="urgent",
-                status="received",
-                due_by=None,
-                pathway_step=None,
-                created_at=at,
-                updated_at=at,
-                version=1,
-            ),
+            [
+                ReferralRow(
+                    referral_id="ref-2026-000142",
+                    from_agency="chu-ibn-rochd",
+                    to_agency="tpi-casablanca-listening-unit",
+                    subject_id="sub_" + "b" * 32,
+                    consent_id="cns-1",
+                    service="court-listening-unit",
+                    priority="urgent",
+                    status="received",
+                    due_by=None,
+                    pathway_step=None,
+                    created_at=at,
+                    updated_at=at,
+                    version=1,
+                )
+            ],
         )
     transport, recorder = transport_for(lambda _: httpx.Response(200), store=store)
     await transport.deliver(agency(), status_event())

@@ -400,6 +400,20 @@ async def test_an_agency_cannot_mark_its_event_as_a_compelled_disclosure(api: Ap
     await still_serves(api)
 
 
+async def test_an_extension_the_hub_does_not_define_is_refused_by_name(api: Api) -> None:
+    """An extension outside the hub's own (a name, a phone) is refused with 422 naming it."""
+    document = structured(a_referral(api))
+    document["survivorname"] = "Salma Bennani"
+    document["phone"] = "+212600000111"
+
+    response = await post_event(api.client, api.hospital, json.dumps(document).encode())
+
+    body = problem(response, 422)
+    assert {error["field"] for error in body["errors"]} == {"survivorname", "phone"}
+    assert "Salma" not in response.text
+    await still_serves(api)
+
+
 async def test_only_the_recording_agency_may_withdraw_a_consent(api: Api) -> None:
     """The court withdrawing the hospital's consent gets 403; the consent stays active."""
     consent = consent_for(api)

@@ -23,12 +23,14 @@ import uvicorn
 from fhir.resources.R4B.bundle import Bundle as R4Bundle
 from pydantic import SecretStr
 
+from hub.adapters import AdapterContext
+from hub.adapters.fhir import FhirVersion, decode_document
 from hub.api import ApiContext, create_api
 from hub.api.auth import TokenDirectory, hash_token
 from hub.api.fhir import FHIR_JSON, create_router
-from hub.audit import AuditRecorder
+from hub.audit import AuditRecorder, erase_subject
 from hub.config import AgencyConfig
-from hub.contracts import AgencyKind, default_registry
+from hub.contracts import AgencyKind, default_registry, new_event
 from hub.observability import HubMetrics
 from hub.store import ReferralRow, Store, audit, outbox, referrals
 from tests.adapters.fhir_samples import (
@@ -40,6 +42,7 @@ from tests.adapters.fhir_samples import (
     referral_bundle,
     status_task,
 )
+from tests.support import EVENT_HEADERS, consent_payload, referral_payload, scope
 
 pytestmark = pytest.mark.integration
 
@@ -119,23 +122,25 @@ def project(store: Store, *, status: str = "received", to_agency: str = COURT) -
     """A referral as the router would have projected it; its id."""
     referral_id = f"ref-{uuid.uuid4().hex[:12]}"
     with store.transaction() as conn:
-        referrals.insert_referral(
+        referrals.insert_referrals(
             conn,
-            ReferralRow(
-                referral_id=referral_id,
-                from_agency=HOSPITAL,
-                to_agency=to_agency,
-                subject_id="sub_" + "c" * 32,
-                consent_id="cns-x",
-                service="court-listening-unit",
-                priority="urgent",
-                status=status,
-                due_by=AT,
-                pathway_step=None,
-                created_at=AT,
-                updated_at=AT,
-                version=1,
-            ),
+            [
+                ReferralRow(
+                    referral_id=referral_id,
+                    from_agency=HOSPITAL,
+                    to_agency=to_agency,
+                    subject_id="sub_" + "c" * 32,
+                    consent_id="cns-x",
+                    service="court-listening-unit",
+                    priority="urgent",
+                    status=status,
+                    due_by=AT,
+                    pathway_step=None,
+                    created_at=AT,
+                    updated_at=AT,
+                    version=1,
+                )
+            ],
         )
     return referral_id
 
@@ -456,3 +461,32 @@ def test_acceptances_and_refusals_are_audited(server: Server) -> None:
     assert [entry.action for entry in accepted] == ["accepted"]
     assert refused
     assert refused[-1].details["reason"] == "forbidden"
+
+
+def test_an_erased_subject_is_answered_alike_on_v1_and_fhir(server: Server) -> None:
+    """An event about an erased subject gets 410 on /v1/events and /fhir, each refusal audited."""
+    bundle, _ = fresh_referral()
+    context = AdapterContext(pseudonym_key=b"endpoint-test-key", source=HOSPITAL)
+    decoded = decode_document(bundle, declared=FhirVersion.R4, context=context)
+    subject = next(e.data["subject_id"] for e in decoded if e.type == "referral.requested")
+    with server.store.transaction() as conn:
+        erase_subject(conn, AuditRecorder(signer=None), subject, "operator", datetime.now(UTC))
+    consent = consent_payload(HOSPITAL, [scope(AgencyKind.COURT)], subject=subject)
+    event = new_event(
+        referral_payload(HOSPITAL, COURT, consent), source=HOSPITAL, consent_id=consent.consent_id
+    )
+    with server.client() as client:
+        on_fhir = client.post("/fhir/r4/Bundle", json=bundle)
+        on_v1 = client.post("/v1/events", content=event.to_json(), headers=EVENT_HEADERS)
+        metrics = client.get("/metrics").text
+    assert_outcome(on_fhir, 410, "deleted")
+    assert on_v1.status_code == 410, on_v1.text
+    assert on_v1.json()["title"] == "Gone"
+    with server.store.transaction() as conn:
+        reasons = [
+            e.details["reason"]
+            for e in audit.entries(conn)
+            if e.action == "refused" and e.actor == HOSPITAL
+        ]
+    assert reasons.count("erased") >= 2
+    assert 'hub_events_refused_total{reason="erased"}' in metrics

@@ -166,23 +166,25 @@ def test_purpose_comes_from_the_referral_when_the_entry_has_none(
 ) -> None:
     """Without a stated purpose the referral's service decides it; with neither, a violation."""
     with consented.transaction() as conn:
-        referrals.insert_referral(
+        referrals.insert_referrals(
             conn,
-            ReferralRow(
-                referral_id="r1",
-                from_agency="hospital-a",
-                to_agency="court-b",
-                subject_id="subject-1",
-                consent_id="c1",
-                service="court-listening-unit",
-                priority="routine",
-                status="requested",
-                due_by=None,
-                pathway_step=None,
-                created_at=at(0),
-                updated_at=at(0),
-                version=1,
-            ),
+            [
+                ReferralRow(
+                    referral_id="r1",
+                    from_agency="hospital-a",
+                    to_agency="court-b",
+                    subject_id="subject-1",
+                    consent_id="c1",
+                    service="court-listening-unit",
+                    priority="routine",
+                    status="requested",
+                    due_by=None,
+                    pathway_step=None,
+                    created_at=at(0),
+                    updated_at=at(0),
+                    version=1,
+                )
+            ],
         )
     _disclose(consented, recorder, at(10), "court-b", ["contact"], purpose=None)
     unknown = _disclose(

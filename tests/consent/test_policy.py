@@ -8,8 +8,14 @@ import pytest
 
 from hub.consent import ConsentRecord, Recipient, permit, redact
 from hub.contracts import AgencyKind, DataCategory, Purpose
-from hub.contracts.events import ConsentScope, FailureReason, ReferralRequestedV1
+from hub.contracts.events import (
+    ConsentScope,
+    FailureReason,
+    ReferralRequestedV1,
+    ReferralStatusChangedV1,
+)
 from hub.contracts.examples import EXAMPLES
+from hub.contracts.status import ReferralStatus
 from tests.support import uid
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -181,3 +187,21 @@ def test_redaction_reports_only_fields_that_were_there() -> None:
     assert DataCategory.IDENTITY not in redaction.withheld
     assert DataCategory.LEGAL not in redaction.withheld
     assert redaction.disclosed == (DataCategory.CONTACT,)
+
+
+def test_a_status_changes_free_text_is_redacted_with_the_narrative() -> None:
+    """A status change's reason, business status and note reach only who may read narrative."""
+    payload = ReferralStatusChangedV1(
+        referral_id=uid("ref"),
+        status=ReferralStatus.REJECTED,
+        business_status="waiting-list",
+        status_reason="her partner works here",
+        note="Call her sister.",
+    )
+
+    withheld = redact(payload, frozenset())
+    shown = redact(payload, frozenset({DataCategory.NARRATIVE}))
+
+    assert set(withheld.data) == {"referral_id", "status"}
+    assert set(withheld.withheld_fields) == {"business_status", "status_reason", "note"}
+    assert shown.data == payload.model_dump(mode="json", exclude_none=True)

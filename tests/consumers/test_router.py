@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,8 +17,15 @@ from hub.consumers.records import IncomingRecord, OutgoingMessage
 from hub.consumers.router import ROUTER_CONSUMER, IngressRouter
 from hub.consumers.routing import AgencyView
 from hub.consumers.sealing import seal_messages
-from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
-from hub.contracts.events import ConsentGrantedV1
+from hub.contracts import (
+    AgencyKind,
+    CloudEvent,
+    DataCategory,
+    Purpose,
+    default_registry,
+    new_event,
+)
+from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1
 from hub.contracts.status import ReferralStatus
 from hub.errors import BrokerError
 from hub.observability import HubMetrics
@@ -191,6 +199,34 @@ async def test_poison_records_are_dead_lettered_and_the_rest_routed(setup: Setup
     assert all(d.topic == INGRESS for d in letters)
 
 
+async def test_a_record_with_a_foreign_extension_is_dead_lettered_not_delivered(
+    setup: Setup,
+) -> None:
+    """A record carrying a ce_ header the hub does not define is parked with the reason."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+    record = setup.record(event)
+    tainted = IncomingRecord(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        (*record.headers, ("ce_survivorname", b"Salma Bennani")),
+    )
+
+    await setup.router.handle([tainted])
+
+    assert setup.delivered_ids(setup.court) == []
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert "survivorname" in _header(parked, "hub_dlq_reason")
+    assert all(b"Salma" not in value for _, value in parked.headers)
+    with setup.store.transaction() as conn:
+        (letter,) = dead_letters.list_dead_letters(conn)
+        assert referrals.get_referral(conn, event.subject) is None
+    assert letter.event_id == event.id
+
+
 async def test_a_failed_publish_commits_nothing_so_a_retry_routes_again(setup: Setup) -> None:
     """If the broker refuses the copies, no effect is stored; the retried batch routes fully."""
     consent = setup.consent()
@@ -221,6 +257,32 @@ async def test_a_withdrawal_is_sent_to_every_agency_that_received_data(setup: Se
     assert setup.delivered_ids(setup.court) == [referral.id, withdrawal.id]
     assert setup.delivered_ids(setup.shelter) == []
     assert withdrawal.id not in setup.delivered_ids(setup.hospital)
+
+
+async def test_a_withdrawal_notice_carries_no_reason_of_hers(setup: Setup) -> None:
+    """Her reason for withdrawing, narrative she never shared, stays out of every notice."""
+    consent = setup.consent()
+    await setup.router.handle([setup.record(referral_event(setup.hospital, setup.court, consent))])
+    payload = ConsentWithdrawnV1(
+        consent_id=consent.consent_id,
+        subject_id=consent.subject_id,
+        recorded_by=consent.recorded_by,
+        withdrawn_at=datetime.now(UTC),
+        reason="her partner found the letter",
+    )
+    withdrawal = new_event(payload, source=setup.hospital.id)
+    setup.accept(withdrawal)
+
+    await setup.router.handle([setup.record(withdrawal)])
+
+    (notice,) = [
+        m
+        for m in setup.publisher.to(inbox_topic(setup.court.id))
+        if _header(m, "ce_id") == withdrawal.id
+    ]
+    opened = in_clear(setup.store, notice)
+    assert b"partner" not in opened
+    assert json.loads(opened)["consent_id"] == consent.consent_id
 
 
 async def test_a_referral_after_withdrawal_is_blocked_with_a_notice(setup: Setup) -> None:

@@ -179,6 +179,15 @@ def test_validate_names_bad_envelope_attributes(tmp_path: Path) -> None:
     }
 
 
+def test_validate_names_extensions_the_hub_does_not_define(tmp_path: Path) -> None:
+    """An event with a foreign extension exits 1 and names it."""
+    document = example_document() | {"survivorphone": "+212600000111"}
+    result = invoke("contracts", "validate", str(write_json(tmp_path / "e.json", document)))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "invalid: 1 field(s)"
+    assert "survivorphone: not an extension the hub defines" in result.stderr
+
+
 def test_validate_missing_file(tmp_path: Path) -> None:
     """A file that does not exist exits 1 with one line naming it."""
     missing = tmp_path / "absent.json"

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from hub.contracts import default_registry, field_categories
+from hub.contracts.categories import UNCATEGORISED_KEY
 from hub.contracts.checks import stale_docs
 from hub.contracts.docs import ASYNCAPI_FILE, export_docs, page_path, schema_path
 from hub.contracts.envelope import parse_structured
@@ -134,11 +135,15 @@ def test_page_examples_validate_against_schema_and_model(exported: Path, event_t
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_page_lists_every_field_with_its_category(exported: Path, event_type: str) -> None:
-    """The field table gives each categorised field its category and the rest 'routing'."""
+    """The field table gives each categorised field its category, the rest 'routing', and
+    free text outside the categories on purpose 'routing text' with the reason."""
     page = (exported / page_path(event_type)).read_text(encoding="utf-8")
     latest = default_registry().latest(event_type)
     for name, category in field_categories(latest.model).items():
         label = category.value if category is not None else "routing"
+        extra = latest.model.model_fields[name].json_schema_extra
+        if isinstance(extra, dict) and UNCATEGORISED_KEY in extra:
+            label = f"routing text ({extra[UNCATEGORISED_KEY]})"
         row = re.compile(rf"^\| `{re.escape(name)}` \|[^\n]*\| {re.escape(label)} \|", re.M)
         assert row.search(page), f"{event_type}: no row for {name} ({label})"
 

@@ -39,14 +39,18 @@ CATEGORISED: dict[str, dict[str, str]] = {
         "legal": "legal",
         "evidence": "evidence",
     },
-    "referral.status-changed": {"note": "narrative"},
+    "referral.status-changed": {
+        "business_status": "narrative",
+        "status_reason": "narrative",
+        "note": "narrative",
+    },
     "referral.outcome-reported": {
         "case_number": "legal",
         "clinical_note": "medical",
         "note": "narrative",
     },
     "consent.granted": {},
-    "consent.withdrawn": {},
+    "consent.withdrawn": {"reason": "narrative"},
     "disclosure.compelled": {},
     "delivery.failed": {},
 }

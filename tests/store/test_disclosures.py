@@ -12,8 +12,7 @@ from hub.store import disclosures
 def _record(
     conn: Connection, event_id: str, recipient: str, consent_id: str | None, at: datetime
 ) -> bool:
-    return disclosures.record(
-        conn,
+    row = disclosures.DisclosureRow(
         event_id=event_id,
         referral_id="r1",
         recipient=recipient,
@@ -22,6 +21,7 @@ def _record(
         withheld=["health"],
         at=at,
     )
+    return bool(disclosures.record_many(conn, [row]))
 
 
 def test_record_and_read_back(conn: Connection, now: datetime) -> None:

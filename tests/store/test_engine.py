@@ -250,7 +250,7 @@ def test_store_is_safe_to_share_between_threads(store: Store, now: datetime) -> 
 def test_errors_do_not_reveal_parameters(store: Store, now: datetime) -> None:
     """Neither the StoreError nor its cause quote the statement's parameter values."""
     with store.transaction() as conn:
-        inbox.add(conn, agency_id="a1", event_id="e1", envelope={}, at=now)
+        inbox.add_many(conn, "a1", [("e1", {})], now)
     secret = "Jane Survivor, 12 Hidden Lane"
 
     def violate() -> None:

@@ -12,7 +12,7 @@ from hub.store import Store, inbox
 
 
 def _add(conn: Connection, agency_id: str, event_id: str, at: datetime) -> bool:
-    return inbox.add(conn, agency_id=agency_id, event_id=event_id, envelope={"id": event_id}, at=at)
+    return bool(inbox.add_many(conn, agency_id, [(event_id, {"id": event_id})], at))
 
 
 def test_add_and_get(conn: Connection, now: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection
@@ -30,10 +31,18 @@ def _referral(referral_id: str, at: datetime, **route: str) -> ReferralRow:
     )
 
 
+def _insert(conn: Connection, row: ReferralRow) -> bool:
+    return bool(referrals.insert_referrals(conn, [row]))
+
+
+def _append(conn: Connection, referral_id: str, **fields: Any) -> bool:
+    return referrals.append_timelines(conn, [referrals.TimelineEntry(referral_id, **fields)])[0]
+
+
 def test_insert_then_get(conn: Connection, now: datetime) -> None:
     """An inserted referral reads back field for field."""
     row = _referral("r1", now)
-    assert referrals.insert_referral(conn, row)
+    assert _insert(conn, row)
     assert referrals.get_referral(conn, "r1") == row
 
 
@@ -45,14 +54,14 @@ def test_get_unknown_is_none(conn: Connection) -> None:
 def test_duplicate_insert_is_ignored(conn: Connection, now: datetime) -> None:
     """Inserting an existing referral id returns False and keeps the original."""
     row = _referral("r1", now)
-    referrals.insert_referral(conn, row)
-    assert referrals.insert_referral(conn, replace(row, service="other")) is False
+    _insert(conn, row)
+    assert _insert(conn, replace(row, service="other")) is False
     assert referrals.get_referral(conn, "r1") == row
 
 
 def test_update_status_bumps_version(conn: Connection, now: datetime) -> None:
     """update_status sets the status and updated_at and increments version."""
-    referrals.insert_referral(conn, _referral("r1", now))
+    _insert(conn, _referral("r1", now))
     later = now + timedelta(hours=1)
     referrals.update_status(conn, "r1", "accepted", later)
     referrals.update_status(conn, "r1", "in_progress", later + timedelta(hours=1))
@@ -71,7 +80,7 @@ def test_update_status_of_unknown_is_store_error(conn: Connection, now: datetime
 
 def test_timeline_in_append_order(conn: Connection, now: datetime) -> None:
     """Timeline entries come back numbered from 1 in the order appended."""
-    referrals.insert_referral(conn, _referral("r1", now))
+    _insert(conn, _referral("r1", now))
     for i, (event_type, status) in enumerate(
         [
             ("referral.submitted", "submitted"),
@@ -79,7 +88,7 @@ def test_timeline_in_append_order(conn: Connection, now: datetime) -> None:
             ("referral.accepted", "accepted"),
         ]
     ):
-        appended = referrals.append_timeline(
+        appended = _append(
             conn,
             "r1",
             event_id=f"ev{i}",
@@ -102,10 +111,10 @@ def test_timeline_in_append_order(conn: Connection, now: datetime) -> None:
 
 def test_duplicate_timeline_event_is_ignored(conn: Connection, now: datetime) -> None:
     """Appending an event id already on the timeline returns False and adds nothing."""
-    referrals.insert_referral(conn, _referral("r1", now))
+    _insert(conn, _referral("r1", now))
 
     def note(detail: dict[str, int]) -> bool:
-        return referrals.append_timeline(
+        return _append(
             conn,
             "r1",
             event_id="ev1",
@@ -124,7 +133,7 @@ def test_duplicate_timeline_event_is_ignored(conn: Connection, now: datetime) ->
 def test_timeline_of_unknown_referral_is_store_error(conn: Connection, now: datetime) -> None:
     """Appending to the timeline of a referral that does not exist raises StoreError."""
     with pytest.raises(StoreError):
-        referrals.append_timeline(
+        _append(
             conn,
             "nope",
             event_id="ev1",
@@ -138,13 +147,9 @@ def test_timeline_of_unknown_referral_is_store_error(conn: Connection, now: date
 
 def test_referrals_for_agency(conn: Connection, now: datetime) -> None:
     """referrals_for_agency lists sent and received referrals, newest update first."""
-    referrals.insert_referral(conn, _referral("r1", now))
-    referrals.insert_referral(
-        conn, _referral("r2", now, from_agency="shelter-1", to_agency="court-1")
-    )
-    referrals.insert_referral(
-        conn, _referral("r3", now, from_agency="court-1", to_agency="hospital-1")
-    )
+    _insert(conn, _referral("r1", now))
+    _insert(conn, _referral("r2", now, from_agency="shelter-1", to_agency="court-1"))
+    _insert(conn, _referral("r3", now, from_agency="court-1", to_agency="hospital-1"))
     referrals.update_status(conn, "r1", "accepted", now + timedelta(hours=1))
     assert [r.referral_id for r in referrals.referrals_for_agency(conn, "shelter-1", 10)] == [
         "r1",
@@ -156,16 +161,16 @@ def test_referrals_for_agency(conn: Connection, now: datetime) -> None:
 
 def test_overdue_counts_open_referrals_past_due(conn: Connection, now: datetime) -> None:
     """Only referrals still open after their due-by time count as stalled."""
-    referrals.insert_referral(conn, replace(_referral("late", now), status="requested"))
-    referrals.insert_referral(conn, replace(_referral("done", now), status="completed"))
-    referrals.insert_referral(conn, replace(_referral("fresh", now + timedelta(days=5))))
+    _insert(conn, replace(_referral("late", now), status="requested"))
+    _insert(conn, replace(_referral("done", now), status="completed"))
+    _insert(conn, replace(_referral("fresh", now + timedelta(days=5))))
     later = now + timedelta(days=3)
     assert referrals.count_overdue(conn, later, ["requested", "accepted", "submitted"]) == 1
 
 
 def test_batch_insert_and_get(conn: Connection, now: datetime) -> None:
     """insert_referrals answers which ids were new; get_referrals finds only existing ones."""
-    referrals.insert_referral(conn, _referral("r1", now))
+    _insert(conn, _referral("r1", now))
     rows = [_referral(f"r{n}", now) for n in range(1, 4)]
     assert referrals.insert_referrals(conn, rows) == {"r2", "r3"}
     assert referrals.insert_referrals(conn, []) == set()
@@ -213,7 +218,7 @@ def test_batch_timeline_numbers_each_referral_on(conn: Connection, now: datetime
 def test_batch_timeline_with_an_unknown_referral_appends_nothing(
     conn: Connection, now: datetime
 ) -> None:
-    referrals.insert_referral(conn, _referral("r1", now))
+    _insert(conn, _referral("r1", now))
     with pytest.raises(StoreError, match="nope"):
         referrals.append_timelines(conn, [_entry("r1", "e1", now), _entry("nope", "e2", now)])
     assert referrals.timeline(conn, "r1") == []

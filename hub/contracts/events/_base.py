@@ -6,16 +6,28 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from hub.contracts.categories import NOT_BLANK_PATTERN, TextKind
+
 __all__ = ["AgencyId", "EventPayload", "Identifier", "LongText", "Part", "ShortText"]
 
 #: Agency ids are slugs: they name Kafka topics (``agency.<id>.inbox``).
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 #: Text fields hold something to read: blank text says nothing, and FHIR cannot carry it.
 #: (\x1c-\x1f count as blank too, as Python and the FHIR models read them.)
-_NOT_BLANK = r"[^\s\x1c-\x1f]"
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NOT_BLANK)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_NOT_BLANK)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000, pattern=_NOT_BLANK)]
+_NOT_BLANK = NOT_BLANK_PATTERN
+#: An id or code-like name a system assigned: routing data, no category needed.
+Identifier = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=_NOT_BLANK),
+    TextKind.IDENTIFIER,
+]
+#: Free text (see ``hub.contracts.categories``): a field of it needs a data category.
+ShortText = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, pattern=_NOT_BLANK), TextKind.FREE
+]
+LongText = Annotated[
+    str, StringConstraints(min_length=1, max_length=20_000, pattern=_NOT_BLANK), TextKind.FREE
+]
 
 
 class Part(BaseModel):

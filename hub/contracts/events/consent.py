@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import AwareDatetime, Field, model_validator
 
 from hub.contracts.agency import AgencyKind
-from hub.contracts.categories import DataCategory
+from hub.contracts.categories import DataCategory, categorised
 from hub.contracts.events._base import AgencyId, EventPayload, Identifier, Part, ShortText
 from hub.contracts.events.referral import SubjectId
 from hub.contracts.vocabulary import Purpose
@@ -71,4 +71,4 @@ class ConsentWithdrawnV1(EventPayload):
     subject_id: SubjectId
     recorded_by: AgencyId
     withdrawn_at: AwareDatetime
-    reason: ShortText | None = None
+    reason: ShortText | None = categorised(DataCategory.NARRATIVE, "Why, if she said.")

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StringConstraints
 
+from hub.contracts.categories import NOT_BLANK_PATTERN, TextKind, uncategorised_text
 from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
 
 __all__ = ["DeliveryFailedV1", "FailureReason"]
+
+#: The failed event's CloudEvents ``type``: a name, not prose (same schema as ShortText).
+EventTypeName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK_PATTERN),
+    TextKind.IDENTIFIER,
+]
 
 
 class FailureReason(StrEnum):
@@ -33,9 +41,11 @@ class DeliveryFailedV1(EventPayload):
 
     referral_id: Identifier
     failed_event_id: Identifier
-    failed_event_type: ShortText
+    failed_event_type: EventTypeName
     recipient: AgencyId | None = None
     reason: FailureReason
-    detail: ShortText
+    detail: ShortText = uncategorised_text(
+        "What went wrong, in the hub's words.", "written by the hub, never about her"
+    )
     attempts: int = Field(default=0, ge=0)
     failed_at: AwareDatetime

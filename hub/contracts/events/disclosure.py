@@ -7,10 +7,14 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from hub.contracts.categories import DataCategory
+from hub.contracts.categories import DataCategory, uncategorised_text
 from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
 
 __all__ = ["DisclosureCompelledV1", "LegalBasis"]
+
+
+#: Why the legal ground travels outside the categories: it is about the order, not her.
+_LEGAL_GROUND = "the legal ground every recipient must read; never about her"
 
 
 class LegalBasis(StrEnum):
@@ -34,9 +38,11 @@ class DisclosureCompelledV1(EventPayload):
         default=(), description="The data categories the law requires to disclose."
     )
     legal_basis: LegalBasis
-    legal_reference: ShortText = Field(description="The provision or order relied on.")
-    authorising_officer: ShortText = Field(
-        description="Name and role of the officer who authorised the disclosure."
+    legal_reference: ShortText = uncategorised_text(
+        "The provision or order relied on.", _LEGAL_GROUND
+    )
+    authorising_officer: ShortText = uncategorised_text(
+        "Name and role of the officer who authorised the disclosure.", _LEGAL_GROUND
     )
     inform_survivor_by: AwareDatetime = Field(
         description="When the agency that recorded her consent must have informed her."

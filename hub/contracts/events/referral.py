@@ -214,12 +214,11 @@ class ReferralStatusChangedV1(EventPayload):
 
     referral_id: Identifier
     status: ReferralStatus
-    business_status: ShortText | None = Field(
-        default=None, description="The agency's own finer-grained status, e.g. 'waiting-list'."
+    business_status: ShortText | None = categorised(
+        DataCategory.NARRATIVE, "The agency's own finer-grained status, e.g. 'waiting-list'."
     )
-    status_reason: ShortText | None = Field(
-        default=None,
-        description="Why, as a short code-like phrase (e.g. 'no capacity'); no survivor data.",
+    status_reason: ShortText | None = categorised(
+        DataCategory.NARRATIVE, "Why, as a short phrase (e.g. 'no capacity')."
     )
     note: LongText | None = categorised(DataCategory.NARRATIVE, "Free-text note for the referrer.")
 
