@@ -54,6 +54,7 @@ ENCODED = (
     ("referral.status-changed", 1),
     ("referral.outcome-reported", 1),
     ("consent.granted", 1),
+    ("consent.granted", 2),
     ("consent.withdrawn", 1),
 )
 
@@ -305,6 +306,7 @@ def test_a_consent_with_mappable_provisions_is_granted_before_the_referral(versi
             "recipient_agency": COURT,
             "purposes": ["justice"],
             "categories": ["narrative", "identity"],
+            "may_refer_onward": False,
         }
     ]
     assert granted["valid_from"] == "2026-03-14T09:00:00Z"
