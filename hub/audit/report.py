@@ -283,29 +283,19 @@ class _Judge:
         referrer = self._lookup.referrer(entry.referral_id) if entry.referral_id else None
         if referrer is None or referrer == current.recorded_by:
             return None
-        kind = self._kinds.get(referrer)
-        scope = version.scope
-        if kind is None:
-            # As for recipients: an agency no longer configured is named by id or not at all.
-            scope = [
-                item
-                for item in scope
-                if isinstance(item, dict) and item.get("recipient_agency") == referrer
-            ]
-            kind = AgencyKind.NGO
         try:
             record = ConsentRecord.from_scope_json(
                 consent_id=current.consent_id,
                 subject_id=current.subject_id,
                 recorded_by=current.recorded_by,
                 status=version.status,
-                scope=scope,
+                scope=version.scope,
                 valid_from=version.valid_from,
                 valid_until=version.valid_until,
             )
         except ValueError as exc:
             return f"consent {current.consent_id}'s scope is unreadable: {exc}"
-        if may_refer_under(record, Recipient(referrer, kind)):
+        if may_refer_under(record, referrer, self._kinds.get(referrer)):
             return None
         return (
             f"{referrer} neither recorded consent {current.consent_id} "

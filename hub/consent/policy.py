@@ -111,18 +111,24 @@ def permit(
     return Permit(True, frozenset(c for entry in granted for c in entry.categories))
 
 
-def may_refer_under(consent: ConsentRecord, referrer: Recipient) -> bool:
-    """Whether ``referrer`` may send referrals under ``consent`` at all.
+def may_refer_under(consent: ConsentRecord, agency_id: str, kind: AgencyKind | None) -> bool:
+    """Whether the agency may send referrals under ``consent`` at all.
 
     Her consent is what she told the agency that recorded it: that agency refers
     under it, and so does a recipient she named as one that may refer her onward.
     Any other agency that merely saw the consent id (a recipient of a referral
-    made under it, say) does not.
+    made under it, say) does not. An agency of no known ``kind`` (no longer
+    configured) can be named by its id only.
     """
-    if referrer.agency_id == consent.recorded_by:
+    if agency_id == consent.recorded_by:
         return True
     return any(
-        isinstance(entry, ConsentScopeV2) and entry.may_refer_onward and _names(entry, referrer)
+        isinstance(entry, ConsentScopeV2)
+        and entry.may_refer_onward
+        and (
+            entry.recipient_agency == agency_id
+            or (kind is not None and entry.recipient_kind == kind)
+        )
         for entry in consent.scope
     )
 

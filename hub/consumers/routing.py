@@ -341,10 +341,7 @@ class _Context:
 
     def _refers_under(self, consent: ConsentRecord, referrer_id: str) -> bool:
         referrer = self.agencies.get(referrer_id)
-        if referrer is None:
-            # An agency no longer configured has no kind to be named by.
-            return referrer_id == consent.recorded_by
-        return may_refer_under(consent, referrer.recipient)
+        return may_refer_under(consent, referrer_id, referrer.kind if referrer else None)
 
     def _for_reader(self, copy: CloudEvent, agency: AgencyView) -> CloudEvent:
         """Cast to the newest version the recipient reads, if it named any."""
