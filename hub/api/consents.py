@@ -1,4 +1,4 @@
-"""``GET /v1/consents/{id}``: scope, status and history, to the consent's parties."""
+"""``GET /v1/consents/{id}``: scope, status and history, to its recorder and its recipients."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hub.api.context import ApiContext, Caller, Hub
+from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
-from hub.store import consents, disclosures
+from hub.store import consents, visibility
 
 __all__ = ["router"]
 
@@ -20,11 +20,8 @@ router = APIRouter(tags=["consents"])
 async def get_consent(consent_id: str, hub: Hub, caller: Caller) -> dict[str, Any]:
     def read() -> dict[str, Any] | None:
         with hub.store.transaction() as conn:
-            row = consents.get_consent(conn, consent_id)
+            row = visibility.consent_seen_by(conn, consent_id, caller)
             if row is None:
-                return None
-            parties = {row.recorded_by} | disclosures.recipients_under(conn, consent_id)
-            if caller not in parties and not _named(row.scope, caller, _kind_of(hub, caller)):
                 return None
             history = consents.consent_history(conn, consent_id)
         now = hub.clock()
@@ -52,17 +49,3 @@ async def get_consent(consent_id: str, hub: Hub, caller: Caller) -> dict[str, An
     if found is None:
         raise ProblemError(404, "Not found", f"no consent {consent_id} visible to {caller}")
     return found
-
-
-def _kind_of(hub: ApiContext, agency_id: str) -> str | None:
-    agency = hub.agencies.get(agency_id)
-    return agency.kind.value if agency is not None else None
-
-
-def _named(scope: list[dict[str, Any]], agency_id: str, kind: str | None) -> bool:
-    """The consent names the agency itself, or every agency of its kind."""
-    return any(
-        entry.get("recipient_agency") == agency_id
-        or (kind is not None and entry.get("recipient_kind") == kind)
-        for entry in scope
-    )

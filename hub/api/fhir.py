@@ -47,7 +47,7 @@ from hub.errors import (
     HubError,
 )
 from hub.services.intake import accept_event
-from hub.store import outbox, referrals
+from hub.store import outbox, visibility
 from hub.store.referrals import ReferralRow
 
 __all__ = ["FHIR_JSON", "create_router"]
@@ -247,7 +247,7 @@ def create_router(*, pseudonym_key: SecretStr | bytes) -> APIRouter:
 
         def read() -> list[ReferralRow]:
             with hub.store.transaction() as conn:
-                return referrals.referrals_for_agency(conn, caller, limit=_SEARCH_WINDOW)
+                return visibility.referrals_seen_by(conn, caller, limit=_SEARCH_WINDOW)
 
         rows = [
             row
@@ -315,12 +315,12 @@ def _name_referral(hub: ApiContext, caller: str, document: dict[str, Any], task_
     if any(isinstance(i, dict) and i.get("system") == REFERRAL_SYSTEM for i in listed):
         return
     with hub.store.transaction() as conn:
-        row = referrals.get_referral(conn, task_id)
-        if row is None or caller not in (row.from_agency, row.to_agency):
+        row = visibility.referral_seen_by(conn, task_id, caller)
+        if row is None:
             row = next(
                 (
                     candidate
-                    for candidate in referrals.referrals_for_agency(
+                    for candidate in visibility.referrals_seen_by(
                         conn, caller, limit=_SEARCH_WINDOW
                     )
                     if _view(candidate).task_id == task_id
@@ -366,9 +366,9 @@ def _authorised(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> l
             if event.type not in _UPDATE_TYPES:
                 kept.append(event)
                 continue
-            row = referrals.get_referral(conn, event.subject)
-            if row is None or caller not in (row.from_agency, row.to_agency):
-                # Not a party and unknown look alike, so ids cannot be probed.
+            row = visibility.referral_seen_by(conn, event.subject, caller)
+            if row is None:
+                # Not a party, a recipient it never reached, and unknown look alike.
                 raise FhirError(
                     404, "not-found", f"no referral {event.subject} visible to {caller}"
                 )

@@ -1,4 +1,4 @@
-"""``GET /v1/referrals/{id}``: status and timeline, to the referral's parties only."""
+"""``GET /v1/referrals/{id}``: status and timeline, to the parties it reached, as they saw it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from hub.api.context import Caller, Hub
 from hub.api.problems import ProblemError
-from hub.store import referrals
+from hub.store import visibility
 
 __all__ = ["router"]
 
@@ -20,10 +20,10 @@ router = APIRouter(tags=["referrals"])
 async def get_referral(referral_id: str, hub: Hub, caller: Caller) -> dict[str, Any]:
     def read() -> dict[str, Any] | None:
         with hub.store.transaction() as conn:
-            row = referrals.get_referral(conn, referral_id)
-            if row is None or caller not in (row.from_agency, row.to_agency):
+            row = visibility.referral_seen_by(conn, referral_id, caller)
+            if row is None:
                 return None
-            timeline = referrals.timeline(conn, referral_id)
+            timeline = visibility.timeline_seen_by(conn, referral_id, caller)
         return {
             "referral_id": row.referral_id,
             "from_agency": row.from_agency,
@@ -50,6 +50,7 @@ async def get_referral(referral_id: str, hub: Hub, caller: Caller) -> dict[str, 
 
     found = await asyncio.to_thread(read)
     if found is None:
-        # Not a party and unknown look alike, so ids cannot be probed.
+        # Not a party, a recipient it never reached, and unknown look alike: ids
+        # cannot be probed, and a blocked recipient learns nothing of her referral.
         raise ProblemError(404, "Not found", f"no referral {referral_id} visible to {caller}")
     return found

@@ -25,6 +25,7 @@ class ConsentLookup:
         self._as_of: dict[tuple[str, datetime], ConsentHistoryRow | None] = {}
         self._current: dict[str, ConsentRow | None] = {}
         self._purposes: dict[str, Purpose | None] = {}
+        self._referrers: dict[str, str | None] = {}
 
     def as_of(self, consent_id: str, at: datetime) -> ConsentHistoryRow | None:
         """The version of the consent in force at ``at`` (``consents.consent_as_of``)."""
@@ -51,3 +52,10 @@ class ConsentLookup:
                     purpose = None  # a service code this release no longer knows
             self._purposes[referral_id] = purpose
         return self._purposes[referral_id]
+
+    def referrer(self, referral_id: str) -> str | None:
+        """The agency that made the referral, None if it is unknown."""
+        if referral_id not in self._referrers:
+            row = referrals.get_referral(self._conn, referral_id)
+            self._referrers[referral_id] = row.from_agency if row is not None else None
+        return self._referrers[referral_id]

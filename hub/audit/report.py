@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from hub.audit._consents import ConsentLookup
 from hub.audit.entries import AuditAction
 from hub.config import HubSettings
-from hub.consent import ConsentRecord, Recipient, permit
+from hub.consent import ConsentRecord, Recipient, may_refer_under, permit
 from hub.contracts import AgencyKind, Purpose
 from hub.contracts.events import FailureReason
 from hub.store import AuditEntryRow, ConsentHistoryRow, ConsentRow
@@ -236,6 +236,9 @@ class _Judge:
                 FailureReason.CONSENT_MISSING.value,
                 f"consent {entry.consent_id} was not on record at {entry.at.isoformat()}",
             )
+        refused = self._referrer_refused(entry, current, version)
+        if refused is not None:
+            return violation(FailureReason.CONSENT_SCOPE.value, refused)
         if recipient == current.recorded_by:
             return None
         if version.status == "expired":
@@ -268,6 +271,36 @@ class _Judge:
                 f"to {recipient} for {purpose.value}",
             )
         return None
+
+    def _referrer_refused(
+        self, entry: AuditEntryRow, current: ConsentRow, version: ConsentHistoryRow
+    ) -> str | None:
+        """Why the referral's own referrer could not use the consent, if it could not.
+
+        The router's rule, judged again: a referral travels under a consent only
+        when its referrer recorded it or is named in it as one that may refer onward.
+        """
+        referrer = self._lookup.referrer(entry.referral_id) if entry.referral_id else None
+        if referrer is None or referrer == current.recorded_by:
+            return None
+        try:
+            record = ConsentRecord.from_scope_json(
+                consent_id=current.consent_id,
+                subject_id=current.subject_id,
+                recorded_by=current.recorded_by,
+                status=version.status,
+                scope=version.scope,
+                valid_from=version.valid_from,
+                valid_until=version.valid_until,
+            )
+        except ValueError as exc:
+            return f"consent {current.consent_id}'s scope is unreadable: {exc}"
+        if may_refer_under(record, referrer, self._kinds.get(referrer)):
+            return None
+        return (
+            f"{referrer} neither recorded consent {current.consent_id} "
+            "nor is named in it as one that may refer her onward"
+        )
 
     def _purpose(self, entry: AuditEntryRow) -> Purpose | None:
         stated = entry.details.get("purpose")

@@ -1,5 +1,21 @@
 """Consent: who may receive what, and the redaction that enforces it."""
 
-from hub.consent.policy import ConsentRecord, Permit, Recipient, Redaction, permit, redact
+from hub.consent.policy import (
+    ConsentRecord,
+    Permit,
+    Recipient,
+    Redaction,
+    may_refer_under,
+    permit,
+    redact,
+)
 
-__all__ = ["ConsentRecord", "Permit", "Recipient", "Redaction", "permit", "redact"]
+__all__ = [
+    "ConsentRecord",
+    "Permit",
+    "Recipient",
+    "Redaction",
+    "may_refer_under",
+    "permit",
+    "redact",
+]

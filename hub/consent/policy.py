@@ -12,9 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from hub.contracts import AgencyKind, DataCategory, Purpose, field_categories
-from hub.contracts.events import ConsentScope, EventPayload, FailureReason
+from hub.contracts.events import ConsentScope, ConsentScopeV2, EventPayload, FailureReason
 
-__all__ = ["ConsentRecord", "Permit", "Recipient", "Redaction", "permit", "redact"]
+__all__ = [
+    "ConsentRecord",
+    "Permit",
+    "Recipient",
+    "Redaction",
+    "may_refer_under",
+    "permit",
+    "redact",
+]
 
 ALL_CATEGORIES = frozenset(DataCategory)
 
@@ -54,7 +62,8 @@ class ConsentRecord:
             subject_id=subject_id,
             recorded_by=recorded_by,
             status=status,
-            scope=tuple(ConsentScope.model_validate_json(json.dumps(item)) for item in scope),
+            # Read as the newest scope entry: a v1 entry is one that refers no one onward.
+            scope=tuple(ConsentScopeV2.model_validate_json(json.dumps(item)) for item in scope),
             valid_from=valid_from,
             valid_until=valid_until,
         )
@@ -100,6 +109,28 @@ def permit(
             f"for {recipient.agency_id}",
         )
     return Permit(True, frozenset(c for entry in granted for c in entry.categories))
+
+
+def may_refer_under(consent: ConsentRecord, agency_id: str, kind: AgencyKind | None) -> bool:
+    """Whether the agency may send referrals under ``consent`` at all.
+
+    Her consent is what she told the agency that recorded it: that agency refers
+    under it, and so does a recipient she named as one that may refer her onward.
+    Any other agency that merely saw the consent id (a recipient of a referral
+    made under it, say) does not. An agency of no known ``kind`` (no longer
+    configured) can be named by its id only.
+    """
+    if agency_id == consent.recorded_by:
+        return True
+    return any(
+        isinstance(entry, ConsentScopeV2)
+        and entry.may_refer_onward
+        and (
+            entry.recipient_agency == agency_id
+            or (kind is not None and entry.recipient_kind == kind)
+        )
+        for entry in consent.scope
+    )
 
 
 def _names(entry: ConsentScope, recipient: Recipient) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.consent import ConsentRecord, Recipient, permit, redact
+from hub.consent import ConsentRecord, Recipient, may_refer_under, permit, redact
 from hub.contracts import (
     AgencyKind,
     CloudEvent,
@@ -305,6 +305,17 @@ class _Context:
         ):
             # A consent given by someone else never covers her referral.
             consent = None
+        if consent is not None and not self._refers_under(consent, state.from_agency):
+            # Every event of the referral travels under its referrer's right to use
+            # the consent, so a referral made on a consent id merely seen goes nowhere.
+            detail = (
+                f"{state.from_agency} neither recorded consent {consent.consent_id} "
+                "nor is named in it as one that may refer her onward"
+            )
+            return Decision(
+                blocked=(Blocked(recipient_id, FailureReason.CONSENT_SCOPE, detail),),
+                notices=(self._blocked_notice(recipient_id, FailureReason.CONSENT_SCOPE, detail),),
+            )
         decision = permit(consent, agency.recipient, state.purpose, self.now)
         if not decision.allowed:
             reason = decision.reason or FailureReason.CONSENT_MISSING
@@ -327,6 +338,10 @@ class _Context:
                 ),
             )
         )
+
+    def _refers_under(self, consent: ConsentRecord, referrer_id: str) -> bool:
+        referrer = self.agencies.get(referrer_id)
+        return may_refer_under(consent, referrer_id, referrer.kind if referrer else None)
 
     def _for_reader(self, copy: CloudEvent, agency: AgencyView) -> CloudEvent:
         """Cast to the newest version the recipient reads, if it named any."""

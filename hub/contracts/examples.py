@@ -11,7 +11,9 @@ from hub.contracts.agency import AgencyKind
 from hub.contracts.categories import DataCategory
 from hub.contracts.events import (
     ConsentGrantedV1,
+    ConsentGrantedV2,
     ConsentScope,
+    ConsentScopeV2,
     ConsentWithdrawnV1,
     ContactPreferences,
     DeliveryFailedV1,
@@ -134,6 +136,34 @@ EXAMPLES: dict[tuple[str, int], EventPayload] = {
                 recipient_kind=AgencyKind.SHELTER,
                 purposes=(Purpose.PROTECTION,),
                 categories=(DataCategory.CONTACT, DataCategory.SAFETY_RISK),
+            ),
+        ),
+        valid_from=_AT,
+        valid_until=datetime(2026, 9, 14, 9, 30, tzinfo=UTC),
+    ),
+    ("consent.granted", 2): ConsentGrantedV2(
+        consent_id=_CONSENT,
+        subject_id=_SUBJECT,
+        recorded_by="chu-ibn-rochd",
+        granted_by=GrantedBy.SURVIVOR,
+        scope=(
+            ConsentScopeV2(
+                recipient_agency="tpi-casablanca-listening-unit",
+                purposes=(Purpose.JUSTICE,),
+                categories=(
+                    DataCategory.CONTACT,
+                    DataCategory.NARRATIVE,
+                    DataCategory.SAFETY_RISK,
+                    DataCategory.MEDICAL,
+                    DataCategory.EVIDENCE,
+                ),
+                # The listening unit may pass her case on to the prosecution.
+                may_refer_onward=True,
+            ),
+            ConsentScopeV2(
+                recipient_kind=AgencyKind.PROSECUTION,
+                purposes=(Purpose.JUSTICE,),
+                categories=(DataCategory.NARRATIVE, DataCategory.LEGAL),
             ),
         ),
         valid_from=_AT,

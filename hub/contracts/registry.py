@@ -20,6 +20,7 @@ from hub.contracts.compatibility import CompatibilityMode
 from hub.contracts.envelope import CloudEvent, pydantic_errors
 from hub.contracts.events import (
     ConsentGrantedV1,
+    ConsentGrantedV2,
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     DisclosureCompelledV1,
@@ -188,6 +189,22 @@ def _referral_requested_v2_to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key != "additional_services"}
 
 
+def _consent_granted_v1_to_v2(data: Mapping[str, Any]) -> dict[str, Any]:
+    # A v1 consent lets no recipient refer onward: only the recording agency refers.
+    return {**data, "scope": [{**entry, "may_refer_onward": False} for entry in data["scope"]]}
+
+
+def _consent_granted_v2_to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    # A v1 reader has no word for onward referral; the hub enforces it all the same.
+    return {
+        **data,
+        "scope": [
+            {key: value for key, value in entry.items() if key != "may_refer_onward"}
+            for entry in data["scope"]
+        ],
+    }
+
+
 _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] = (
     (
         ReferralRequestedV1,
@@ -222,6 +239,15 @@ _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] =
         "",
     ),
     (
+        ConsentGrantedV2,
+        "A survivor (or guardian) agrees to share data with named recipients, as recorded "
+        "by an agency, and says which of them may refer her onward.",
+        CompatibilityMode.BACKWARD,
+        "Adds `may_refer_onward` to each scope entry: the recipient it names may itself refer "
+        "her, under this consent, to recipients the consent names. Up-cast from v1 sets it "
+        "false (only the recording agency refers under a v1 consent); down-cast to v1 drops it.",
+    ),
+    (
         ConsentWithdrawnV1,
         "A survivor withdraws a consent: routing under it stops and past recipients are told.",
         CompatibilityMode.BACKWARD,
@@ -252,6 +278,9 @@ def build_registry() -> ContractRegistry:
         registry.register(Contract(model, summary, mode, example, changes))
     registry.register_casters(
         "referral.requested", 1, _referral_requested_v1_to_v2, _referral_requested_v2_to_v1
+    )
+    registry.register_casters(
+        "consent.granted", 1, _consent_granted_v1_to_v2, _consent_granted_v2_to_v1
     )
     return registry
 

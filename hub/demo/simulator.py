@@ -33,7 +33,8 @@ from hub.contracts import (
 from hub.contracts.envelope import STRUCTURED_CONTENT_TYPE
 from hub.contracts.events import (
     ConsentGrantedV1,
-    ConsentScope,
+    ConsentGrantedV2,
+    ConsentScopeV2,
     ConsentWithdrawnV1,
     ContactPreferences,
     DisclosureCompelledV1,
@@ -167,7 +168,10 @@ class Simulator:
         else:
             recipient = referral.to_agency
         story = referral.story
-        if story.covers(self.network, recipient, service(referral.service).purpose):
+        purpose = service(referral.service).purpose
+        if story.refers(self.network, referral.from_agency) and story.covers(
+            self.network, recipient, purpose
+        ):
             self.expected.add((recipient, event.id))
             self.received_under.setdefault(story.consent_id, set()).add(recipient)
         else:
@@ -179,14 +183,15 @@ class Simulator:
         self.stories[story.consent_id] = story
         now = datetime.now(UTC)
         scope = tuple(
-            ConsentScope(
+            ConsentScopeV2(
                 recipient_kind=kind,
                 purposes=tuple(sorted(entry.purposes)),
                 categories=tuple(sorted(entry.categories)),
+                may_refer_onward=entry.refers_onward,
             )
             for kind, entry in sorted(story.scope.items())
         )
-        grant = ConsentGrantedV1(
+        grant = ConsentGrantedV2(
             consent_id=story.consent_id,
             subject_id=story.subject_id,
             recorded_by=story.hospital,

@@ -24,6 +24,8 @@ _C = DataCategory
 class ScopeEntry:
     purposes: frozenset[Purpose]
     categories: frozenset[DataCategory]
+    #: The agencies of this kind may refer her onward under her consent.
+    refers_onward: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,13 @@ class Story:
             return True
         entry = self.scope.get(network.kinds[recipient])
         return entry is not None and purpose in entry.purposes
+
+    def refers(self, network: Network, referrer: str) -> bool:
+        """Her consent lets ``referrer`` refer her: it recorded it, or she named it to."""
+        if referrer == self.hospital:
+            return True
+        entry = self.scope.get(network.kinds[referrer])
+        return entry is not None and entry.refers_onward
 
     def granted(self, network: Network, recipient: str) -> frozenset[DataCategory]:
         if recipient == self.hospital:
@@ -113,9 +122,12 @@ def _trim(story: Story) -> None:
 def _draw(rng: random.Random, network: Network, index: int, seed: int) -> Story:
     digest = hashlib.sha256(f"demo-{seed}-{index}".encode()).hexdigest()
     scope = {
+        # The court refers her on to the prosecution, and the shelter to psychosocial
+        # support and social services: she lets both refer her onward.
         AgencyKind.COURT: ScopeEntry(
             frozenset({Purpose.JUSTICE}),
             _some(rng, (_C.CONTACT, _C.NARRATIVE, _C.SAFETY_RISK, _C.MEDICAL, _C.EVIDENCE)),
+            refers_onward=True,
         ),
     }
     if rng.random() < 0.8:
@@ -127,6 +139,7 @@ def _draw(rng: random.Random, network: Network, index: int, seed: int) -> Story:
         scope[AgencyKind.SHELTER] = ScopeEntry(
             frozenset({Purpose.PROTECTION, Purpose.CARE, Purpose.SOCIAL_SUPPORT}),
             _some(rng, (_C.CONTACT, _C.SAFETY_RISK, _C.IDENTITY)),
+            refers_onward=True,
         )
     if rng.random() < 0.75:
         scope[AgencyKind.PSYCHOSOCIAL] = ScopeEntry(

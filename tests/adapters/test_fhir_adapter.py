@@ -13,6 +13,7 @@ from hub.adapters import AdapterContext, NativeInput, UnreadableInput, subject_i
 from hub.adapters.fhir import FhirAdapter, FhirVersion, detect_version, read_document
 from hub.adapters.fhir._parsing import MAX_DEPTH
 from hub.adapters.fhir.mapping import (
+    ONWARD_REFERRER_ROLE,
     REFERRAL_SYSTEM,
     SERVICE_LINE_SYSTEM,
     SNOMED_SYSTEM,
@@ -54,6 +55,7 @@ ENCODED = (
     ("referral.status-changed", 1),
     ("referral.outcome-reported", 1),
     ("consent.granted", 1),
+    ("consent.granted", 2),
     ("consent.withdrawn", 1),
 )
 
@@ -305,6 +307,7 @@ def test_a_consent_with_mappable_provisions_is_granted_before_the_referral(versi
             "recipient_agency": COURT,
             "purposes": ["justice"],
             "categories": ["narrative", "identity"],
+            "may_refer_onward": False,
         }
     ]
     assert granted["valid_from"] == "2026-03-14T09:00:00Z"
@@ -317,6 +320,33 @@ def test_a_denying_consent_is_refused(version: str) -> None:
     bundle["entry"][3]["resource"] = consent_grant(version, deny=True)
     error = refusal(bundle, version)
     assert "den" in error.reason
+
+
+def _onward(url: str) -> dict[str, Any]:
+    system, code = ONWARD_REFERRER_ROLE
+    return {"role": {"coding": [{"system": system, "code": code}]}, "reference": {"reference": url}}
+
+
+@pytest.mark.parametrize("version", ["r4", "r5"])
+def test_a_consent_names_who_may_refer_her_onward(version: str) -> None:
+    """An onward-referrer actor beside a recipient lets it refer onward; alone it grants nothing."""
+    bundle = referral_bundle(version, grant=True)
+    consent = consent_grant(version)
+    provisions = consent["provision"] if version == "r5" else consent["provision"]["provision"]
+    provisions[0]["actor"] += [_onward(URL_COURT), _onward(URL_HOSPITAL)]
+    bundle["entry"][3]["resource"] = consent
+
+    granted = only(decode(bundle, version), "consent.granted")
+
+    assert granted.version == 2
+    assert granted.data["scope"] == [
+        {
+            "recipient_agency": COURT,
+            "purposes": ["justice"],
+            "categories": ["narrative", "identity"],
+            "may_refer_onward": True,
+        }
+    ]
 
 
 # --- Task updates ---

@@ -28,6 +28,7 @@ from hub.contracts import (
 )
 from hub.contracts.events import (
     ConsentGrantedV1,
+    ConsentGrantedV2,
     ConsentWithdrawnV1,
     EventPayload,
     GrantedBy,
@@ -169,7 +170,7 @@ def outcomes(draw: st.DrawFn) -> EventPayload:
 
 
 @st.composite
-def scopes(draw: st.DrawFn) -> dict[str, Any]:
+def scopes(draw: st.DrawFn, *, onward: bool = False) -> dict[str, Any]:
     recipient: dict[str, Any] = draw(
         st.one_of(
             agencies.map(lambda a: {"recipient_agency": a}),
@@ -180,21 +181,26 @@ def scopes(draw: st.DrawFn) -> dict[str, Any]:
         **recipient,
         "purposes": draw(st.lists(st.sampled_from(Purpose), min_size=1, max_size=3)),
         "categories": draw(st.lists(st.sampled_from(DataCategory), max_size=4)),
+        **({"may_refer_onward": draw(st.booleans())} if onward else {}),
     }
 
 
 @st.composite
-def grants(draw: st.DrawFn) -> EventPayload:
+def grants(
+    draw: st.DrawFn, model: type[ConsentGrantedV1 | ConsentGrantedV2] = ConsentGrantedV1
+) -> EventPayload:
     valid_from = draw(instants)
     until = draw(optional(st.timedeltas(timedelta(seconds=1), timedelta(days=3650))))
     return build(
-        ConsentGrantedV1,
+        model,
         {
             "consent_id": draw(texts(60)),
             "subject_id": draw(subjects),
             "recorded_by": draw(agencies),
             "granted_by": draw(st.sampled_from(GrantedBy)),
-            "scope": draw(st.lists(scopes(), min_size=1, max_size=3)),
+            "scope": draw(
+                st.lists(scopes(onward=model is ConsentGrantedV2), min_size=1, max_size=3)
+            ),
             "valid_from": valid_from,
             "valid_until": valid_from + until if until is not None else None,
         },
@@ -217,7 +223,8 @@ PAYLOADS = {
     "referral.requested v2": referrals(ReferralRequestedV2),
     "referral.status-changed": status_changes(),
     "referral.outcome-reported": outcomes(),
-    "consent.granted": grants(),
+    "consent.granted v1": grants(),
+    "consent.granted v2": grants(ConsentGrantedV2),
     "consent.withdrawn": withdrawals(),
 }
 

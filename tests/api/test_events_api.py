@@ -311,8 +311,8 @@ async def test_an_event_too_large_for_the_broker_is_refused(api: Api) -> None:
 
 async def test_the_largest_acceptable_event_goes_all_the_way(api: Api) -> None:
     """An event at the size limit is accepted and delivered whole, and events after it too."""
-    consent = consent_payload(api.court, [scope(api.hospital)])
-    assert (await post_event(api.client, api.court, consent_event(consent))).status_code == 202
+    consent = consent_payload(api.hospital, [scope(api.court, categories=DataCategory)])
+    assert (await post_event(api.client, api.hospital, consent_event(consent))).status_code == 202
     largest = sized_referral(api.hospital, api.court, consent, MAX_RECORD_BYTES)
     after = referral_event(api.hospital, api.court, consent)
 
@@ -482,10 +482,14 @@ async def test_a_referral_is_visible_to_its_parties_only(api: Api) -> None:
     assert stranger["title"] == unknown["title"]
 
 
-async def test_a_consent_is_visible_to_its_recorder_and_named_recipients(api: Api) -> None:
-    """The recording agency and the agencies it names see the consent; others get 404."""
-    consent = consent_for(api, api.court)
+async def test_a_consent_is_visible_to_its_recorder_and_its_recipients(api: Api) -> None:
+    """The recording agency and the agencies that received data under it see the consent;
+    others get 404."""
+    consent = consent_for(api, api.court, api.shelter)
     assert (await post_event(api.client, api.hospital, consent_event(consent))).status_code == 202
+    referral = referral_event(api.hospital, api.court, consent)
+    assert (await post_event(api.client, api.hospital, referral)).status_code == 202
+    await wait_for_inbox(api.client, api.court, lambda e: e["id"] == referral.id)
     path = f"/v1/consents/{consent.consent_id}"
 
     mine = await api.client.get(path, headers=api.hospital.auth)

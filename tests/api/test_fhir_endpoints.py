@@ -32,7 +32,7 @@ from hub.audit import AuditRecorder, erase_subject
 from hub.config import AgencyConfig
 from hub.contracts import AgencyKind, default_registry, new_event
 from hub.observability import HubMetrics
-from hub.store import ReferralRow, Store, audit, outbox, referrals
+from hub.store import ReferralRow, Store, audit, disclosures, outbox, referrals
 from tests.adapters.fhir_samples import (
     CONSENT_ID,
     COURT,
@@ -118,8 +118,10 @@ def fresh_referral(version: str = "r4", *, grant: bool = False) -> tuple[dict[st
     return bundle, f"{HOSPITAL}:{local}"
 
 
-def project(store: Store, *, status: str = "received", to_agency: str = COURT) -> str:
-    """A referral as the router would have projected it; its id."""
+def project(
+    store: Store, *, status: str = "received", to_agency: str = COURT, delivered: bool = True
+) -> str:
+    """A referral as the router would have projected it (its request delivered, unless not)."""
     referral_id = f"ref-{uuid.uuid4().hex[:12]}"
     with store.transaction() as conn:
         referrals.insert_referrals(
@@ -142,6 +144,21 @@ def project(store: Store, *, status: str = "received", to_agency: str = COURT) -
                 )
             ],
         )
+        if delivered:
+            disclosures.record_many(
+                conn,
+                [
+                    disclosures.DisclosureRow(
+                        event_id=f"evt-{referral_id}",
+                        recipient=to_agency,
+                        referral_id=referral_id,
+                        consent_id="cns-x",
+                        disclosed=["contact"],
+                        withheld=[],
+                        at=AT,
+                    )
+                ],
+            )
     return referral_id
 
 

@@ -217,3 +217,58 @@ def test_window_limits_the_report(consented: Store, recorder: AuditRecorder) -> 
     inside = _disclose(consented, recorder, at(20), "police-d", [])
     report = _report(consented, since=at(15), until=at(25))
     assert (report.checked, list(_reasons(report))) == (1, [inside])
+
+
+def _referral(store: Store, referral_id: str, from_agency: str, to_agency: str) -> None:
+    with store.transaction() as conn:
+        referrals.insert_referrals(
+            conn,
+            [
+                ReferralRow(
+                    referral_id=referral_id,
+                    from_agency=from_agency,
+                    to_agency=to_agency,
+                    subject_id="subject-1",
+                    consent_id="c5",
+                    service="emergency-shelter",
+                    priority="routine",
+                    status="requested",
+                    due_by=None,
+                    pathway_step=None,
+                    created_at=at(0),
+                    updated_at=at(0),
+                    version=1,
+                )
+            ],
+        )
+
+
+def test_a_referral_on_a_consent_its_referrer_only_read_is_a_violation(
+    store: Store, recorder: AuditRecorder
+) -> None:
+    """Data a referral carried under a consent its referrer neither recorded nor was named in
+    to refer onward is flagged, even when the recipient is in the consent's scope."""
+    scopes = [
+        {**scope(agency="court-b"), "may_refer_onward": False},
+        scope(kind="shelter", purposes=("protection",)),
+        {**scope(kind="police"), "may_refer_onward": True},
+    ]
+    record_consent(store, "c5", scopes=scopes, when=at(0))
+    _referral(store, "by-recorder", "hospital-a", "shelter-c")
+    _referral(store, "by-court", "court-b", "shelter-c")
+    _referral(store, "by-police", "police-d", "shelter-c")
+    args = {"purpose": "protection", "consent_id": "c5"}
+
+    _disclose(store, recorder, at(1), "shelter-c", ["contact"], referral_id="by-recorder", **args)
+    onward = _disclose(
+        store, recorder, at(2), "shelter-c", ["contact"], referral_id="by-court", **args
+    )
+    _disclose(store, recorder, at(3), "shelter-c", ["contact"], referral_id="by-police", **args)
+    # Even the recording agency's copy is flagged when the referrer had no right to the consent.
+    back = _disclose(
+        store, recorder, at(4), "hospital-a", ["contact"], referral_id="by-court", **args
+    )
+
+    report = _report(store)
+    assert _reasons(report) == {onward: "consent-scope", back: "consent-scope"}
+    assert all("refer her onward" in v.detail for v in report.violations)

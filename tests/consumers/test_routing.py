@@ -27,6 +27,7 @@ from hub.contracts import (
 from hub.contracts.events import (
     ConsentGrantedV1,
     ConsentScope,
+    ConsentScopeV2,
     DeliveryFailedV1,
     FailureReason,
     ReferralRequestedV1,
@@ -609,7 +610,10 @@ def test_the_agency_that_recorded_the_consent_gets_everything(
     scopes: tuple[ConsentScope, ...], dropped: set[str]
 ) -> None:
     """Whatever the scope, a referral to the recording agency reaches it whole."""
-    consent = consent_payload(COURT.agency_id, scopes)
+    onward = ConsentScopeV2(
+        recipient_agency=HOSPITAL.agency_id, purposes=(Purpose.CARE,), may_refer_onward=True
+    )
+    consent = consent_payload(COURT.agency_id, (*scopes, onward))
     event = referral_event(HOSPITAL.agency_id, COURT.agency_id, consent, **dict.fromkeys(dropped))
 
     (delivery,) = route(event, consent=record(consent)).deliveries

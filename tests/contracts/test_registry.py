@@ -24,6 +24,7 @@ from hub.contracts import (
 from hub.contracts._uris import dataschema_uri
 from hub.contracts.events import (
     ConsentGrantedV1,
+    ConsentGrantedV2,
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     DisclosureCompelledV1,
@@ -117,7 +118,8 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
         ]
     )
     assert registry.versions(REQUESTED) == [1, 2]
-    for event_type in set(registry.types()) - {REQUESTED}:
+    assert registry.versions("consent.granted") == [1, 2]
+    for event_type in set(registry.types()) - {REQUESTED, "consent.granted"}:
         assert registry.versions(event_type) == [1]
 
 
@@ -129,6 +131,7 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
         ("referral.status-changed", 1, ReferralStatusChangedV1),
         ("referral.outcome-reported", 1, ReferralOutcomeReportedV1),
         ("consent.granted", 1, ConsentGrantedV1),
+        ("consent.granted", 2, ConsentGrantedV2),
         ("consent.withdrawn", 1, ConsentWithdrawnV1),
         ("disclosure.compelled", 1, DisclosureCompelledV1),
         ("delivery.failed", 1, DeliveryFailedV1),
@@ -148,7 +151,8 @@ def test_get_finds_the_model_of_a_type_and_version(
 def test_latest_is_the_highest_version(registry: ContractRegistry) -> None:
     """latest(type) is the newest version a producer should write."""
     assert registry.latest(REQUESTED) is registry.get(REQUESTED, 2)
-    assert registry.latest("consent.granted") is registry.get("consent.granted", 1)
+    assert registry.latest("consent.granted") is registry.get("consent.granted", 2)
+    assert registry.latest("consent.withdrawn") is registry.get("consent.withdrawn", 1)
 
 
 def test_iteration_gives_each_contract_once_in_order(registry: ContractRegistry) -> None:

@@ -11,6 +11,7 @@ must never make.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,12 +25,18 @@ from hub.adapters.fhir.mapping import (
     AGENCY_KIND_SYSTEM,
     CONSENT_SYSTEM,
     GRANTED_BY,
+    ONWARD_REFERRER_ROLE,
     PURPOSE_FROM_CODING,
     RECIPIENT_ROLES,
     category_from_coding,
 )
 from hub.contracts import CloudEvent
-from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1, GrantedBy
+from hub.contracts.events import (
+    ConsentGrantedV1,
+    ConsentGrantedV2,
+    ConsentWithdrawnV1,
+    GrantedBy,
+)
 
 __all__ = ["ConsentBook", "ConsentReading"]
 
@@ -130,7 +137,7 @@ class _ConsentReader:
             "valid_from": valid_from.isoformat() if valid_from is not None else None,
             "valid_until": _iso(until(period, "end")) if period is not None else None,
         }
-        return self._event(ConsentGrantedV1, data)
+        return self._event(ConsentGrantedV2, data)
 
     def _withdrawn(self, consent_id: str) -> CloudEvent:
         period = self._period()
@@ -148,7 +155,9 @@ class _ConsentReader:
         return self._event(ConsentWithdrawnV1, data)
 
     def _event(
-        self, model: type[ConsentGrantedV1 | ConsentWithdrawnV1], data: dict[str, Any]
+        self,
+        model: type[ConsentGrantedV1 | ConsentGrantedV2 | ConsentWithdrawnV1],
+        data: dict[str, Any],
     ) -> CloudEvent:
         node_path = self.node.path
         period_path = f"{node_path}.period" if self.r5 else f"{node_path}.provision.period"
@@ -214,11 +223,26 @@ class _ConsentReader:
         for actors, purposes, categories in self._blocks(self.node.children("provision"), [], []):
             if not purposes:
                 continue
+            onward = [
+                named
+                for actor in actors
+                if self._has_role(actor, {ONWARD_REFERRER_ROLE})
+                and (named := self._named(actor)) is not None
+            ]
             for actor in actors:
                 recipient = self._recipient(actor)
                 if recipient is None:
                     continue
-                entries.append({**recipient, "purposes": purposes, "categories": categories})
+                entries.append(
+                    {
+                        **recipient,
+                        "purposes": purposes,
+                        "categories": categories,
+                        # Only a recipient she also names, in the same provision, as one
+                        # that may refer her onward; an onward role alone grants nothing.
+                        "may_refer_onward": recipient in onward,
+                    }
+                )
         return entries
 
     def _blocks(
@@ -253,10 +277,19 @@ class _ConsentReader:
 
     def _recipient(self, actor: Node) -> dict[str, str] | None:
         role = actor.child("role")
-        if role is not None and not any(
-            (system, code) in RECIPIENT_ROLES for system, code, _ in codings(role)
-        ):
+        if role is not None and not self._has_role(actor, RECIPIENT_ROLES):
             return None
+        return self._named(actor)
+
+    @staticmethod
+    def _has_role(actor: Node, roles: Collection[tuple[str, str]]) -> bool:
+        role = actor.child("role")
+        return role is not None and any(
+            (system, code) in roles for system, code, _ in codings(role)
+        )
+
+    def _named(self, actor: Node) -> dict[str, str] | None:
+        """The agency, or kind of agency, an actor's reference names."""
         reference = actor.child("reference")
         if reference is None:
             return None

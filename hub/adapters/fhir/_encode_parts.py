@@ -20,6 +20,7 @@ from hub.adapters.fhir.mapping import (
     CONSENT_SYSTEM,
     CONTACT_PREFERENCES_URL,
     DATA_CATEGORY_SYSTEM,
+    ONWARD_REFERRER_ROLE,
     PARTICIPATION_SYSTEM,
     PURPOSE_SYSTEM,
     REFERRAL_SYSTEM,
@@ -28,6 +29,7 @@ from hub.adapters.fhir.mapping import (
 )
 from hub.contracts.events import (
     ConsentGrantedV1,
+    ConsentScopeV2,
     ContactPreferences,
     GrantedBy,
     IdentityAttributes,
@@ -58,6 +60,15 @@ _CONSENT_CATEGORY: JSON = {
 }
 _RECIPIENT_ROLE: JSON = {
     "coding": [{"system": PARTICIPATION_SYSTEM, "code": "IRCP", "display": "information recipient"}]
+}
+_ONWARD_ROLE: JSON = {
+    "coding": [
+        {
+            "system": ONWARD_REFERRER_ROLE[0],
+            "code": ONWARD_REFERRER_ROLE[1],
+            "display": "may refer her onward",
+        }
+    ]
 }
 
 
@@ -196,8 +207,11 @@ def consent_grant(
                 "type": "Organization",
                 "identifier": {"system": AGENCY_KIND_SYSTEM, "value": kind},
             }
+        actors = [{"role": _RECIPIENT_ROLE, "reference": reference}]
+        if isinstance(scope, ConsentScopeV2) and scope.may_refer_onward:
+            actors.append({"role": _ONWARD_ROLE, "reference": reference})
         provision: JSON = {
-            "actor": [{"role": _RECIPIENT_ROLE, "reference": reference}],
+            "actor": actors,
             "purpose": [{"system": PURPOSE_SYSTEM, "code": p.value} for p in scope.purposes],
         }
         if scope.categories:

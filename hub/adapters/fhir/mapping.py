@@ -28,6 +28,7 @@ __all__ = [
     "FAILURE_SYSTEM",
     "GRANTED_BY",
     "NOTICE_SYSTEM",
+    "ONWARD_REFERRER_ROLE",
     "OUTCOME_SYSTEM",
     "PARTICIPATION_SYSTEM",
     "PATHWAY_STEP_SYSTEM",
@@ -134,6 +135,9 @@ PURPOSE_FROM_CODING: Final = MappingProxyType(
 
 #: Consent actor roles that make the actor a recipient of the data.
 RECIPIENT_ROLES: Final = frozenset({(PARTICIPATION_SYSTEM, "IRCP"), (PARTICIPATION_SYSTEM, "PRCP")})
+#: The Consent actor role, beside a recipient's own actor in the same provision, by which she
+#: lets that recipient refer her onward under the consent. No external code says this.
+ONWARD_REFERRER_ROLE: Final = ("urn:referral-hub:consent-role", "onward-referrer")
 
 #: Who granted a consent, by the resource type of Consent.performer (R4) / grantor (R5).
 GRANTED_BY: Final = MappingProxyType(

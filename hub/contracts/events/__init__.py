@@ -3,7 +3,9 @@
 from hub.contracts.events._base import EventPayload
 from hub.contracts.events.consent import (
     ConsentGrantedV1,
+    ConsentGrantedV2,
     ConsentScope,
+    ConsentScopeV2,
     ConsentWithdrawnV1,
     GrantedBy,
 )
@@ -31,7 +33,9 @@ from hub.contracts.events.referral import (
 
 __all__ = [
     "ConsentGrantedV1",
+    "ConsentGrantedV2",
     "ConsentScope",
+    "ConsentScopeV2",
     "ConsentWithdrawnV1",
     "ContactPreferences",
     "DeliveryFailedV1",

@@ -13,7 +13,14 @@ from hub.contracts.events._base import AgencyId, EventPayload, Identifier, Part,
 from hub.contracts.events.referral import SubjectId
 from hub.contracts.vocabulary import Purpose
 
-__all__ = ["ConsentGrantedV1", "ConsentScope", "ConsentWithdrawnV1", "GrantedBy"]
+__all__ = [
+    "ConsentGrantedV1",
+    "ConsentGrantedV2",
+    "ConsentScope",
+    "ConsentScopeV2",
+    "ConsentWithdrawnV1",
+    "GrantedBy",
+]
 
 
 class GrantedBy(StrEnum):
@@ -58,6 +65,27 @@ class ConsentGrantedV1(EventPayload):
         if self.valid_until is not None and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
         return self
+
+
+class ConsentScopeV2(ConsentScope):
+    """As a v1 scope entry, and it may let its recipient refer her onward under this consent."""
+
+    may_refer_onward: bool = Field(
+        default=False,
+        description="The recipient this entry names may itself refer her, under this consent, "
+        "to recipients the consent names. Only the recording agency may otherwise.",
+    )
+
+
+class ConsentGrantedV2(ConsentGrantedV1):
+    """As v1, and each scope entry says whether its recipient may refer her onward.
+
+    A subclass of v1 on purpose: whatever reads a v1 grant reads a v2 one.
+    """
+
+    version: ClassVar[int] = 2
+
+    scope: tuple[ConsentScopeV2, ...] = Field(min_length=1)
 
 
 class ConsentWithdrawnV1(EventPayload):
