@@ -1,10 +1,18 @@
-"""Reading ids from a stored envelope without trusting it further."""
+"""Reading ids from an event, or from a stored envelope without trusting it further."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["consent_of_envelope", "referral_of_envelope"]
+from hub.contracts import CloudEvent
+from hub.store import EventKey
+
+__all__ = ["consent_of_envelope", "event_key", "referral_of_envelope"]
+
+
+def event_key(event: CloudEvent) -> EventKey:
+    """What names the event in the store: its id is unique only within its source."""
+    return (event.source, event.id)
 
 
 def referral_of_envelope(envelope: Mapping[str, object]) -> str | None:

@@ -24,7 +24,8 @@ class DisclosureRow:
     """One copy of an event sent to one recipient.
 
     ``disclosed`` and ``withheld`` list data categories; ``consent_id`` is None
-    for copies that carried no consent-governed data.
+    for copies that carried no consent-governed data. The event is
+    ``(source, event_id)``: ids are unique per source only.
     """
 
     event_id: str
@@ -34,6 +35,7 @@ class DisclosureRow:
     disclosed: list[str]
     withheld: list[str]
     at: datetime
+    source: str
 
 
 def _row(m: RowMapping) -> DisclosureRow:
@@ -45,6 +47,7 @@ def _row(m: RowMapping) -> DisclosureRow:
         disclosed=m["disclosed"],
         withheld=m["withheld"],
         at=m["at"],
+        source=m["source"],
     )
 
 
@@ -52,6 +55,7 @@ def _row(m: RowMapping) -> DisclosureRow:
 def record(
     conn: Connection,
     *,
+    source: str,
     event_id: str,
     referral_id: str,
     recipient: str,
@@ -69,6 +73,7 @@ def record(
         disclosed=list(disclosed),
         withheld=list(withheld),
         at=at,
+        source=source,
     )
     return bool(record_many(conn, [row]))
 
@@ -81,6 +86,7 @@ def record_many(conn: Connection, rows: Sequence[DisclosureRow]) -> int:
         disclosures,
         [
             {
+                "source": row.source,
                 "event_id": row.event_id,
                 "recipient": row.recipient,
                 "referral_id": row.referral_id,
@@ -91,7 +97,7 @@ def record_many(conn: Connection, rows: Sequence[DisclosureRow]) -> int:
             }
             for row in rows
         ],
-        conflict_on=["event_id", "recipient"],
+        conflict_on=["source", "event_id", "recipient"],
         returning="event_id",
     )
     return len(inserted)
