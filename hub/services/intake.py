@@ -40,7 +40,7 @@ from hub.errors import (
     UnknownEventType,
     UnknownVersion,
 )
-from hub.services.envelopes import event_key
+from hub.services.envelopes import event_key, namespace_of
 from hub.services.vault import seal_many, subject_for, unseal
 from hub.store import EventKey, Store, consents, outbox, referral_subjects
 from hub.store.consents import ConsentRow
@@ -112,6 +112,7 @@ def vet(registry: ContractRegistry, event: CloudEvent, sender: str) -> EventPayl
         raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
     if isinstance(payload, DeliveryFailedV1):
         raise AccessDenied("delivery.failed events are issued by the hub only")
+    _check_namespace(payload, sender)
     if _HUB_ONLY_EXTENSION in event.extensions:
         # It marks a compelled disclosure, which withdrawal cannot stop: the hub
         # sets it on its own copies, an agency may not claim it.
@@ -341,6 +342,27 @@ def _acceptance_entry(submission: Submission, now: datetime) -> EntryDraft:
         consent_id=event.consentid or getattr(payload, "consent_id", None),
         details={"event_type": event.type, "version": event.version},
     )
+
+
+def _check_namespace(payload: EventPayload, sender: str) -> None:
+    """A new referral or consent id of the form ``<agency>:<local>`` is that agency's to create.
+
+    The answer depends on the id's form alone, never on whether the id exists,
+    so it tells a prober nothing; and no agency can take an id another will use
+    (the ids the FHIR adapter derives are all of this form).
+    """
+    if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+        field, value = "data.referral_id", payload.referral_id
+    elif isinstance(payload, ConsentGrantedV1):
+        field, value = "data.consent_id", payload.consent_id
+    else:
+        return
+    owner = namespace_of(value)
+    if owner is not None and owner != sender:
+        raise AccessDenied(
+            f"{field}: ids beginning with '{owner}:' belong to agency {owner}; "
+            f"{sender} names its own ids '{sender}:...' or without an agency prefix"
+        )
 
 
 def _check_record_size(event: CloudEvent) -> None:
