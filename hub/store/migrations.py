@@ -321,7 +321,7 @@ def _v5_audit_stream_heads(conn: Connection) -> None:
 
 
 def _v10_tables() -> MetaData:
-    """The four tables keyed by event id, as they are keyed from version 10: with the source."""
+    """The tables keyed by event id, as they are keyed from version 10: with the source."""
     md = MetaData()
     serial = BigInteger().with_variant(Integer(), "sqlite")
     Table(
@@ -373,34 +373,76 @@ def _v10_tables() -> MetaData:
         Column("source", Text, nullable=False),
         PrimaryKeyConstraint("source", "event_id", "recipient", name="pk_disclosures"),
     )
+    Table("referrals", md, Column("referral_id", Text, primary_key=True))
+    Table(
+        "referral_timeline",
+        md,
+        Column(
+            "referral_id",
+            Text,
+            ForeignKey("referrals.referral_id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        Column("seq", Integer, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("event_type", Text, nullable=False),
+        Column("status", Text, nullable=True),
+        Column("actor", Text, nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        Column("detail", JSON, nullable=False),
+        PrimaryKeyConstraint("referral_id", "seq", name="pk_referral_timeline"),
+        UniqueConstraint("referral_id", "actor", "event_id", name="uq_referral_timeline_event"),
+    )
     return md
 
 
-#: Per table: the constraint version 10 replaces, and the indexes a rebuild recreates.
-_V10_KEYS = {
-    "outbox": (
-        "uq_outbox_event_id",
-        ("CREATE INDEX ix_outbox_pending ON outbox (published_at, seq)",),
-    ),
-    "inbox": (
-        "uq_inbox_agency_event",
-        ("CREATE INDEX ix_inbox_agency_acked ON inbox (agency_id, acked_at, seq)",),
-    ),
-    "processed_events": ("pk_processed_events", ()),
+#: Per table, the indexes building it anew (on SQLite) must create again.
+_V10_INDEXES: dict[str, tuple[str, ...]] = {
+    "outbox": ("CREATE INDEX ix_outbox_pending ON outbox (published_at, seq)",),
+    "inbox": ("CREATE INDEX ix_inbox_agency_acked ON inbox (agency_id, acked_at, seq)",),
+    "processed_events": (),
     "disclosures": (
-        "pk_disclosures",
-        (
-            "CREATE INDEX ix_disclosures_consent_id ON disclosures (consent_id)",
-            "CREATE INDEX ix_disclosures_referral_id ON disclosures (referral_id)",
-        ),
+        "CREATE INDEX ix_disclosures_consent_id ON disclosures (consent_id)",
+        "CREATE INDEX ix_disclosures_referral_id ON disclosures (referral_id)",
     ),
+    "referral_timeline": (),
 }
+
+#: On PostgreSQL: each key dropped, and what replaces it.
+_V10_KEYS = (
+    (
+        "outbox",
+        "uq_outbox_event_id",
+        "uq_outbox_source_event UNIQUE (source, event_id)",
+    ),
+    (
+        "inbox",
+        "uq_inbox_agency_event",
+        "uq_inbox_agency_source_event UNIQUE (agency_id, source, event_id)",
+    ),
+    (
+        "processed_events",
+        "pk_processed_events",
+        "pk_processed_events PRIMARY KEY (consumer, source, event_id)",
+    ),
+    (
+        "disclosures",
+        "pk_disclosures",
+        "pk_disclosures PRIMARY KEY (source, event_id, recipient)",
+    ),
+    (
+        "referral_timeline",
+        "uq_referral_timeline_event",
+        "uq_referral_timeline_event UNIQUE (referral_id, actor, event_id)",
+    ),
+)
 
 
 def _v10_event_ids_per_source(conn: Connection) -> None:
     # Rows written before carry their source in their envelope (outbox, inbox),
     # or are about an event whose accepted copy does (processed events,
-    # disclosures); a hub notice never accepted has none, and keeps "".
+    # disclosures); a hub notice never accepted has none, and keeps "". A
+    # timeline entry's actor is already its event's source.
     envelope_source = (
         "json_extract(envelope, '$.source')"
         if conn.dialect.name == "sqlite"
@@ -419,23 +461,15 @@ def _v10_event_ids_per_source(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {name} ADD COLUMN source TEXT NOT NULL DEFAULT ''"))
         conn.execute(text(f"UPDATE {name} SET source = {fill}"))  # noqa: S608 - fixed names
     if conn.dialect.name == "postgresql":
-        for name, (old_key, _) in _V10_KEYS.items():
+        for name in fills:
             conn.execute(text(f"ALTER TABLE {name} ALTER COLUMN source DROP DEFAULT"))
+        for name, old_key, new_key in _V10_KEYS:
             conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {old_key}"))
-        for statement in (
-            "ALTER TABLE outbox ADD CONSTRAINT uq_outbox_source_event UNIQUE (source, event_id)",
-            "ALTER TABLE inbox ADD CONSTRAINT uq_inbox_agency_source_event "
-            "UNIQUE (agency_id, source, event_id)",
-            "ALTER TABLE processed_events ADD CONSTRAINT pk_processed_events "
-            "PRIMARY KEY (consumer, source, event_id)",
-            "ALTER TABLE disclosures ADD CONSTRAINT pk_disclosures "
-            "PRIMARY KEY (source, event_id, recipient)",
-        ):
-            conn.execute(text(statement))
+            conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {new_key}"))
         return
     # SQLite changes a table's constraints only by building the table anew.
     tables = _v10_tables()
-    for name, (_, indexes) in _V10_KEYS.items():
+    for name, indexes in _V10_INDEXES.items():
         table = tables.tables[name]
         columns = ", ".join(column.name for column in table.columns)
         conn.execute(text(f"ALTER TABLE {name} RENAME TO {name}_v9"))

@@ -158,7 +158,8 @@ referral_timeline = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("detail", JSON, nullable=False),
     PrimaryKeyConstraint("referral_id", "seq", name="pk_referral_timeline"),
-    UniqueConstraint("referral_id", "event_id", name="uq_referral_timeline_event"),
+    # An event is its source (the actor) and id: ids are unique per source only.
+    UniqueConstraint("referral_id", "actor", "event_id", name="uq_referral_timeline_event"),
 )
 
 processed_events = Table(
