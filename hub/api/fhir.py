@@ -391,7 +391,7 @@ def _same_event_again(hub: ApiContext, event: CloudEvent) -> CloudEvent:
     then compares the payload itself, and refuses one that differs.
     """
     with hub.store.transaction() as conn:
-        existing = outbox.get(conn, event.id)
+        existing = outbox.get(conn, event.source, event.id)
     if existing is None:
         return event
     stored = {k: v for k, v in existing.envelope.items() if k not in {"time", "data"}}

@@ -1,4 +1,8 @@
-"""The pull delivery mode: ``GET /v1/inbox`` and ``POST /v1/inbox/{event_id}/ack``."""
+"""The pull delivery mode: ``GET /v1/inbox`` and ``POST /v1/inbox/{event_id}/ack``.
+
+An event is its source and id (ids are unique per source only): an
+acknowledgement names the source when two events in the inbox share the id.
+"""
 
 from __future__ import annotations
 
@@ -29,31 +33,53 @@ async def list_inbox(
     def read() -> tuple[list[dict[str, Any]], int]:
         with hub.store.transaction() as conn:
             rows = inbox.list_after(conn, caller, after_seq=after, limit=limit)
-            items = [_item(row.seq, row.event_id, unseal(conn, row.envelope)) for row in rows]
+            items = [_item(row, unseal(conn, row.envelope)) for row in rows]
         return items, rows[-1].seq if rows else after
 
     items, next_after = await asyncio.to_thread(read)
     return {"events": items, "next_after": next_after}
 
 
-def _item(seq: int, event_id: str, envelope: dict[str, Any] | None) -> dict[str, Any]:
+def _item(row: inbox.InboxRow, envelope: dict[str, Any] | None) -> dict[str, Any]:
     if envelope is None:
         # Her data was erased after it reached this inbox: the id stays so the
         # agency can acknowledge it, the content is gone.
-        return {"seq": seq, "event_id": event_id, "erased": True}
-    return {"seq": seq, "event": envelope}
+        return {"seq": row.seq, "event_id": row.event_id, "source": row.source, "erased": True}
+    return {"seq": row.seq, "event": envelope}
 
 
 @router.post("/v1/inbox/{event_id}/ack", summary="Acknowledge one event", status_code=200)
-async def ack_inbox(event_id: str, hub: Hub, caller: Caller) -> dict[str, Any]:
+async def ack_inbox(
+    event_id: str,
+    hub: Hub,
+    caller: Caller,
+    source: Annotated[
+        str | None,
+        Query(max_length=256, description="The event's source, when two share the id."),
+    ] = None,
+) -> dict[str, Any]:
     def ack() -> bool:
         now = hub.clock()
         with hub.store.transaction() as conn:
-            row = inbox.get(conn, caller, event_id)
-            if row is None:
+            rows = [
+                row
+                for row in inbox.with_id(conn, caller, event_id)
+                if source is None or row.source == source
+            ]
+            if not rows:
                 return False
+            if len(rows) > 1:
+                # Both are in the caller's own inbox: naming them reveals nothing.
+                sources = ", ".join(sorted(row.source for row in rows))
+                raise ProblemError(
+                    409,
+                    "Ambiguous event id",
+                    f"events from {sources} share the id {event_id}; name the one to "
+                    "acknowledge with ?source=",
+                )
+            (row,) = rows
             first = row.acked_at is None
-            inbox.ack(conn, caller, event_id, now)
+            inbox.ack(conn, caller, (row.source, event_id), now)
             if first and hub.audit is not None:
                 hub.audit.record(
                     conn,

@@ -36,8 +36,9 @@ from hub.delivery import BatchTransport, Transport
 from hub.delivery.retry import backoff_delay
 from hub.errors import ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
+from hub.services.envelopes import event_key
 from hub.services.vault import seal_unless_erased
-from hub.store import Store, consents, processed
+from hub.store import EventKey, Store, consents, processed
 from hub.store import dead_letters as dead_letter_store
 
 __all__ = ["DeliveryWorker"]
@@ -122,7 +123,7 @@ class DeliveryWorker:
         singles: dict[str, list[tuple[IncomingRecord, CloudEvent]]] = {}
         for agency_id, items in by_agency.items():
             agency = self._agencies[agency_id]
-            live = [(r, e) for r, e in items if e is not None and e.id not in cancelled]
+            live = [(r, e) for r, e in items if e is not None and event_key(e) not in cancelled]
             transport = self._transports.get(agency.delivery.mode)
             if isinstance(transport, BatchTransport):
                 batchable.extend((agency, event) for _, event in live)
@@ -141,7 +142,7 @@ class DeliveryWorker:
             self._metrics.blocked.labels("consent-withdrawn-in-flight").inc(len(cancelled))
             for agency_id, items in by_agency.items():
                 for _, event in items:
-                    if event is not None and event.id in cancelled:
+                    if event is not None and event_key(event) in cancelled:
                         await asyncio.to_thread(self._note_cancelled, agency_id, event)
 
     def _open(self, records: Sequence[IncomingRecord]) -> list[OpenedRecord]:
@@ -169,7 +170,7 @@ class DeliveryWorker:
                 reason = f"no transport for delivery mode {agency.delivery.mode!r}"
                 failures.append(_Failure(agency, event, record, reason, 0))
                 continue
-            done = await asyncio.to_thread(self._is_done, consumer, event.id)
+            done = await asyncio.to_thread(self._is_done, consumer, event_key(event))
             if done:
                 continue
             failure = await self._attempt(agency, transport, record, event)
@@ -210,18 +211,18 @@ class DeliveryWorker:
                     reason=str(exc),
                 )
             await self._sleep(delay)
-            if event.id in await asyncio.to_thread(self._cancelled, [event]):
+            if event_key(event) in await asyncio.to_thread(self._cancelled, [event]):
                 _log.info("delivery cancelled: consent withdrawn", event_id=event.id)
                 await asyncio.to_thread(self._note_cancelled, agency.id, event)
                 return _Failure(agency, event, record, "cancelled", attempt)
 
-    def _cancelled(self, events: Sequence[CloudEvent]) -> set[str]:
-        """Ids of events whose consent no longer covers anything."""
+    def _cancelled(self, events: Sequence[CloudEvent]) -> set[EventKey]:
+        """The events whose consent no longer covers anything."""
         relevant = [e for e in events if _under_consent(e, self._hub_id)]
         if not relevant:
             return set()
         now = self._clock()
-        found: set[str] = set()
+        found: set[EventKey] = set()
         status: dict[str, bool] = {}
         with self._store.transaction() as conn:
             for event in relevant:
@@ -233,17 +234,17 @@ class DeliveryWorker:
                         and (row.valid_until is None or now < row.valid_until)
                     )
                 if not status[consent_id]:
-                    found.add(event.id)
+                    found.add(event_key(event))
         return found
 
-    def _is_done(self, consumer: str, event_id: str) -> bool:
+    def _is_done(self, consumer: str, event: EventKey) -> bool:
         with self._store.transaction() as conn:
-            return processed.is_processed(conn, consumer, event_id)
+            return processed.is_processed(conn, consumer, event)
 
     def _mark_done(self, consumer: str, agency_id: str, event: CloudEvent) -> None:
         now = self._clock()
         with self._store.transaction() as conn:
-            if processed.claim(conn, consumer, event.id, now):
+            if processed.claim(conn, consumer, event_key(event), now):
                 entry = delivered_entry(
                     event=event,
                     recipient=agency_id,

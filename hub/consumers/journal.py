@@ -34,6 +34,7 @@ def journal_copy(conn: Connection, recipient: str, event: CloudEvent, now: datet
         return
     outbox.add(
         conn,
+        source=event.source,
         event_id=journal_id(event.id, recipient),
         topic=inbox_topic(recipient),
         key=event.subject,

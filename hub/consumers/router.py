@@ -15,8 +15,9 @@ Per batch of records:
 
 A crash between 2 and 3 republishes the same copies with the same event ids,
 which recipients' inboxes de-duplicate: delivery is at least once, exactly once
-in effect. A record that can never be processed is dead-lettered with its
-reason and never blocks its partition.
+in effect. An event is its source and id, so agencies that happen to share an
+id never de-duplicate each other's events. A record that can never be
+processed is dead-lettered with its reason and never blocks its partition.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ from hub.contracts.events import (
 from hub.contracts.vocabulary import ServiceCode
 from hub.errors import ContractError
 from hub.observability import HubMetrics, get_logger
+from hub.services.envelopes import event_key
 from hub.services.vault import unseal
-from hub.store import Store, consents, disclosures, outbox, processed, referrals
+from hub.store import EventKey, Store, consents, disclosures, outbox, processed, referrals
 from hub.store import dead_letters as dead_letter_store
 from hub.store.referrals import ReferralRow
 
@@ -131,7 +133,7 @@ class IngressRouter:
         plan = _Plan(now)
         overlay: dict[str, ReferralState | None] = {}
         requests: dict[str, tuple[CloudEvent, EventPayload]] = {}
-        seen: set[str] = set()
+        seen: set[EventKey] = set()
         parsed: list[tuple[CloudEvent, EventPayload]] = []
         copies: list[tuple[str, CloudEvent]] = []
         consents_seen: dict[str, ConsentRecord | None] = {}
@@ -148,13 +150,15 @@ class IngressRouter:
                     parsed.append((event, payload))
                 except ContractError as exc:
                     self._dead_letter(plan, record, _header(record, "ce_id"), str(exc))
-            done = processed.processed_among(conn, ROUTER_CONSUMER, [e.id for e, _ in parsed])
+            done = processed.processed_among(
+                conn, ROUTER_CONSUMER, [event_key(e) for e, _ in parsed]
+            )
             stored = referrals.get_referrals(conn, [event.subject for event, _ in parsed])
             overlay.update((referral_id, _state(row)) for referral_id, row in stored.items())
             for event, payload in parsed:
-                if event.id in seen or event.id in done:
+                if event_key(event) in seen or event_key(event) in done:
                     continue
-                seen.add(event.id)
+                seen.add(event_key(event))
                 previous = overlay.get(event.subject)
                 consent = self._consent(conn, event, payload, previous, consents_seen)
                 if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
@@ -208,7 +212,7 @@ class IngressRouter:
         for entry in referrals.timeline(conn, referral_id):
             if entry.event_type != "referral.requested":
                 continue
-            row = outbox.get(conn, entry.event_id)
+            row = outbox.get(conn, entry.actor, entry.event_id)
             envelope = unseal(conn, row.envelope) if row is not None else None
             if envelope is None:
                 return None
@@ -276,9 +280,9 @@ class IngressRouter:
         now = plan.now
         with self._store.transaction() as conn:
             claimed = processed.claim_many(
-                conn, ROUTER_CONSUMER, [routed.event.id for routed in plan.routed], now
+                conn, ROUTER_CONSUMER, [event_key(routed.event) for routed in plan.routed], now
             )
-            todo = [routed for routed in plan.routed if routed.event.id in claimed]
+            todo = [routed for routed in plan.routed if event_key(routed.event) in claimed]
             _apply(conn, todo, now)
             if self._journal:
                 for routed in todo:
@@ -369,6 +373,7 @@ def _apply(conn: Connection, batch: Sequence[_Routed], now: datetime) -> None:
             )
         copies.extend(
             disclosures.DisclosureRow(
+                source=event.source,
                 event_id=event.id,
                 referral_id=event.subject,
                 recipient=delivery.recipient,

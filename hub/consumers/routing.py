@@ -197,15 +197,9 @@ class _Context:
 
     def status_changed(self, payload: ReferralStatusChangedV1) -> Decision:
         state = self.referral
-        if state is None:
-            return self.refuse(
-                FailureReason.UNKNOWN_REFERRAL, f"no referral {payload.referral_id} is known"
-            )
-        other = self._other_party(state)
-        if other is None:
-            return self.refuse(
-                FailureReason.NOT_A_PARTY, f"{self.event.source} is not a party to this referral"
-            )
+        other = self._other_party(state) if state is not None else None
+        if state is None or other is None:
+            return self._unknown_referral()
         try:
             check_transition(state.status, payload.status)
         except IllegalTransition as exc:
@@ -220,8 +214,8 @@ class _Context:
 
     def outcome_reported(self) -> Decision:
         state = self.referral
-        if state is None:
-            return self.refuse(FailureReason.UNKNOWN_REFERRAL, "no such referral is known")
+        if state is None or self._other_party(state) is None:
+            return self._unknown_referral()
         if self.event.source != state.to_agency:
             return self.refuse(
                 FailureReason.NOT_A_PARTY, "only the agency handling a referral reports outcomes"
@@ -241,12 +235,8 @@ class _Context:
         gets the override too, as its cue to inform her.
         """
         state = self.referral
-        if state is None or original is None:
-            return self.refuse(FailureReason.UNKNOWN_REFERRAL, "no such referral is known")
-        if self._other_party(state) is None:
-            return self.refuse(
-                FailureReason.NOT_A_PARTY, f"{self.event.source} is not a party to this referral"
-            )
+        if state is None or original is None or self._other_party(state) is None:
+            return self._unknown_referral()
         recipient = self.agencies.get(payload.recipient)
         if recipient is None:
             return self.refuse(
@@ -283,6 +273,16 @@ class _Context:
         if self.event.source in self.agencies:
             notices = (self._failure_notice(self.event.source, None, reason, detail, "refused"),)
         return Decision(refusal=(reason, detail), notices=notices)
+
+    def _unknown_referral(self) -> Decision:
+        """The one answer about a referral the sender is no party to, known or not.
+
+        Saying "not a party" would confirm to a prober that another agency's
+        referral id exists.
+        """
+        return self.refuse(
+            FailureReason.UNKNOWN_REFERRAL, f"no referral {self.event.subject} is known"
+        )
 
     def _other_party(self, state: ReferralState) -> str | None:
         if self.event.source == state.to_agency:

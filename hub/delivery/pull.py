@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from hub.config import AgencyConfig
 from hub.contracts import CloudEvent
+from hub.services.envelopes import event_key
 from hub.services.vault import seal_many
 from hub.store import Store, inbox
 
@@ -57,12 +58,13 @@ class PullTransport:
                 added = inbox.add_many(
                     conn,
                     agency_id,
-                    [(event.id, envelope) for event, envelope in sealed if envelope is not None],
+                    [(event_key(event), envelope) for event, envelope in sealed if envelope],
                     now,
                 )
                 for event in events:
-                    if event.id in added:
-                        added.discard(event.id)  # the same event twice in a batch is stored once
+                    if event_key(event) in added:
+                        # The same event twice in a batch is stored once.
+                        added.discard(event_key(event))
                         stored.append((agency_id, event))
             if stored and self._on_stored is not None:
                 self._on_stored(conn, stored, now)

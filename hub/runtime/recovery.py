@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from hub.broker.topics import INGRESS
 from hub.consumers.journal import JOURNAL_SEPARATOR
 from hub.consumers.router import ROUTER_CONSUMER
-from hub.store import Store, inbox, outbox, processed
+from hub.store import OutboxRow, Store, inbox, outbox, processed
 from hub.store import dead_letters as dead_letter_store
 
 __all__ = ["requeue_unconsumed"]
@@ -32,23 +32,24 @@ def requeue_unconsumed(store: Store, page: int = 1000) -> int:
             rows = outbox.published(conn, after_seq=after, limit=page)
             if not rows:
                 return requeued
-            lost = [row.seq for row in rows if not _consumed(conn, row.topic, row.event_id)]
+            lost = [row.seq for row in rows if not _consumed(conn, row)]
             outbox.unpublish(conn, lost)
         requeued += len(lost)
         after = rows[-1].seq
 
 
-def _consumed(conn: Connection, topic: str, message_id: str) -> bool:
+def _consumed(conn: Connection, row: OutboxRow) -> bool:
+    topic, message_id = row.topic, row.event_id
     if topic == INGRESS:
-        return processed.is_processed(conn, ROUTER_CONSUMER, message_id)
+        return processed.is_processed(conn, ROUTER_CONSUMER, (row.source, message_id))
     if topic.startswith(_INBOX_PREFIX) and topic.endswith(_INBOX_SUFFIX):
         agency_id = topic[len(_INBOX_PREFIX) : -len(_INBOX_SUFFIX)]
         event_id = message_id.split(JOURNAL_SEPARATOR)[0]
         if message_id.startswith("replay-"):
             event_id = message_id.split("-", 2)[2]
         return (
-            inbox.get(conn, agency_id, event_id) is not None
-            or processed.is_processed(conn, f"delivery:{agency_id}", event_id)
+            inbox.get(conn, agency_id, (row.source, event_id)) is not None
+            or processed.is_processed(conn, f"delivery:{agency_id}", (row.source, event_id))
             or dead_letter_store.exists_for(conn, agency_id, event_id)
         )
     return True

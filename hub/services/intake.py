@@ -1,8 +1,10 @@
 """Accepting an event: validate, authorise, and commit it to the outbox.
 
-"Accepted" means durable: the caller answers 202 only after this returns. The
-same event id accepted twice is one event; the same id with other content is a
-conflict. Consent events also update the consent registry in the same
+"Accepted" means durable: the caller answers 202 only after this returns. An
+event is its ``(source, id)``, as CloudEvents defines it: the same source and
+id accepted twice is one event, with other content a conflict; another
+agency's event with the same id is another event, and its sender never learns
+of the first. Consent events also update the consent registry in the same
 transaction, so a referral accepted a moment later already finds its consent.
 Events arriving together are accepted together (:func:`accept_many`), with the
 same answers, rows and audit entries as one after another.
@@ -37,8 +39,9 @@ from hub.errors import (
     InvalidPayload,
     StoreError,
 )
+from hub.services.envelopes import event_key, namespace_of
 from hub.services.vault import seal_many, subject_for, unseal
-from hub.store import Store, consents, outbox, referral_subjects
+from hub.store import EventKey, Store, consents, outbox, referral_subjects
 from hub.store.consents import ConsentRow
 
 __all__ = [
@@ -109,6 +112,7 @@ def vet(registry: ContractRegistry, event: CloudEvent, sender: str) -> EventPayl
         raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
     if isinstance(payload, DeliveryFailedV1):
         raise AccessDenied("delivery.failed events are issued by the hub only")
+    _check_namespace(payload, sender)
     if _HUB_ONLY_EXTENSION in event.extensions:
         # It marks a compelled disclosure, which withdrawal cannot stop: the hub
         # sets it on its own copies, an agency may not claim it.
@@ -165,27 +169,27 @@ def _runs(submissions: Sequence[Submission]) -> Iterator[list[Submission]]:
     the run writes, and the run can be read, sealed and written all at once.
     """
     run: list[Submission] = []
-    event_ids: set[str] = set()
+    event_keys: set[EventKey] = set()
     referral_ids: set[str] = set()
     for submission in submissions:
         event, payload = submission.event, submission.payload
         alone = _changes_consent(payload)
-        if run and (alone or event.id in event_ids or event.subject in referral_ids):
+        if run and (alone or event_key(event) in event_keys or event.subject in referral_ids):
             yield run
-            run, event_ids, referral_ids = [], set(), set()
+            run, event_keys, referral_ids = [], set(), set()
         run.append(submission)
-        event_ids.add(event.id)
+        event_keys.add(event_key(event))
         if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
             referral_ids.add(payload.referral_id)
         if alone:
             yield run
-            run, event_ids, referral_ids = [], set(), set()
+            run, event_keys, referral_ids = [], set(), set()
     if run:
         yield run
 
 
 class _Raced(Exception):
-    """A concurrent transaction queued some of the run's event ids after the run looked."""
+    """A concurrent transaction queued some of the run's events after the run looked."""
 
 
 def _accept_run(
@@ -216,11 +220,11 @@ def _accept_together(
     conn: Connection, run: Sequence[Submission], now: datetime, audit: AuditRecorder | None
 ) -> list[Outcome]:
     """Answer a run: ids already stored as retries or conflicts, the others accepted anew."""
-    stored = outbox.get_many(conn, [submission.event.id for submission in run])
+    stored = outbox.get_many(conn, [event_key(submission.event) for submission in run])
     outcomes: dict[int, Outcome] = {}
     new: list[int] = []
     for index, submission in enumerate(run):
-        row = stored.get(submission.event.id)
+        row = stored.get(event_key(submission.event))
         if row is None:
             new.append(index)
         else:
@@ -231,7 +235,7 @@ def _accept_together(
 
 
 def _answer_again(event: CloudEvent, stored: Mapping[str, Any] | None) -> Outcome:
-    """The answer to an event whose id is stored: a retry if it is the same event."""
+    """The answer to an event its source sent before: a retry if it is the same event."""
     if stored != event.structured():
         return Conflict(f"event {event.id} was already accepted with other content")
     return _acceptance(event, created=False)
@@ -306,7 +310,7 @@ def _write_state(conn: Connection, accepted: Sequence[_New], now: datetime) -> N
 def _queue(conn: Connection, sealed: Sequence[tuple[_New, dict[str, Any]]], now: datetime) -> None:
     """Put the sealed events in the outbox; raises _Raced if one of their ids is there now."""
     events = [(item.submission.event, envelope) for item, envelope in sealed]
-    rows = [(event.id, event.subject, envelope) for event, envelope in events]
+    rows = [(event_key(event), event.subject, envelope) for event, envelope in events]
     if len(outbox.add_many(conn, rows, topic=INGRESS, at=now)) < len(rows):
         # PostgreSQL does not serialise the look before with a concurrent
         # request's insert: the run starts again, and answers those ids as stored.
@@ -338,6 +342,27 @@ def _acceptance_entry(submission: Submission, now: datetime) -> EntryDraft:
         consent_id=event.consentid or getattr(payload, "consent_id", None),
         details={"event_type": event.type, "version": event.version},
     )
+
+
+def _check_namespace(payload: EventPayload, sender: str) -> None:
+    """A new referral or consent id of the form ``<agency>:<local>`` is that agency's to create.
+
+    The answer depends on the id's form alone, never on whether the id exists,
+    so it tells a prober nothing; and no agency can take an id another will use
+    (the ids the FHIR adapter derives are all of this form).
+    """
+    if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+        field, value = "data.referral_id", payload.referral_id
+    elif isinstance(payload, ConsentGrantedV1):
+        field, value = "data.consent_id", payload.consent_id
+    else:
+        return
+    owner = namespace_of(value)
+    if owner is not None and owner != sender:
+        raise AccessDenied(
+            f"{field}: ids beginning with '{owner}:' belong to agency {owner}; "
+            f"{sender} names its own ids '{sender}:...' or without an agency prefix"
+        )
 
 
 def _check_record_size(event: CloudEvent) -> None:

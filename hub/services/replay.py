@@ -86,6 +86,7 @@ def _replay_one(
     if not dry_run:
         outbox.add(
             conn,
+            source=str(letter.envelope.get("source", "")),
             event_id=f"replay-{letter.id}-{letter.event_id}"[:128],
             topic=inbox_topic(letter.agency_id),
             key=str(letter.envelope.get("subject", letter.event_id)),

@@ -9,12 +9,13 @@ audit entries a verifier builds by the million)::
 
     store = Store.open("sqlite:///var/hub.db")
     with store.transaction() as conn:
-        if processed.claim(conn, "router", event_id, now):
-            outbox.add(conn, event_id=..., topic=..., key=..., envelope=..., at=now)
+        if processed.claim(conn, "router", (source, event_id), now):
+            outbox.add(conn, source=..., event_id=..., topic=..., key=..., envelope=..., at=now)
 
 Every database failure surfaces as :class:`hub.errors.StoreError`.
 """
 
+from hub.store._types import EventKey
 from hub.store.agencies import AgencyRow
 from hub.store.audit import AuditCheckpointRow, AuditEntryRow
 from hub.store.consents import ConsentHistoryRow, ConsentRow
@@ -35,6 +36,7 @@ __all__ = [
     "ConsentRow",
     "DeadLetterRow",
     "DisclosureRow",
+    "EventKey",
     "InboxRow",
     "Migration",
     "OutboxRow",

@@ -19,6 +19,7 @@ from hub.errors import StoreError
 __all__ = [
     "chunked",
     "insert_many_or_ignore",
+    "insert_many_or_ignore_keys",
     "insert_or_ignore",
     "pairs_among",
     "upsert",
@@ -89,6 +90,33 @@ def insert_many_or_ignore(
         return []
     stmt = _insert_or_ignore_returning(conn.dialect.name, table, tuple(conflict_on), returning)
     return list(conn.execute(stmt, [dict(row) for row in rows]).scalars())
+
+
+def insert_many_or_ignore_keys(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict_on: Sequence[str],
+) -> set[tuple[str, ...]]:
+    """:func:`insert_many_or_ignore`, answering the ``conflict_on`` key of each row inserted."""
+    if not rows:
+        return set()
+    stmt = _insert_or_ignore_returning_key(conn.dialect.name, table, tuple(conflict_on))
+    result = conn.execute(stmt, [dict(row) for row in rows])
+    return {tuple(str(value) for value in key) for key in result}
+
+
+@cache
+def _insert_or_ignore_returning_key(
+    dialect: str, table: Table, conflict_on: tuple[str, ...]
+) -> Executable:
+    stmt: Executable = (
+        _insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=list(conflict_on))
+        .returning(*(table.c[name] for name in conflict_on))
+    )
+    return stmt
 
 
 @cache

@@ -8,7 +8,11 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 
-__all__ = ["UTCDateTime"]
+__all__ = ["EventKey", "UTCDateTime"]
+
+#: ``(source, id)``: what names an event. CloudEvents ids are unique per source
+#: only, so two agencies may use the same id for events of their own.
+EventKey = tuple[str, str]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

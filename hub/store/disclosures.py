@@ -24,7 +24,8 @@ class DisclosureRow:
     """One copy of an event sent to one recipient.
 
     ``disclosed`` and ``withheld`` list data categories; ``consent_id`` is None
-    for copies that carried no consent-governed data.
+    for copies that carried no consent-governed data. The event is
+    ``(source, event_id)``: ids are unique per source only.
     """
 
     event_id: str
@@ -34,6 +35,7 @@ class DisclosureRow:
     disclosed: list[str]
     withheld: list[str]
     at: datetime
+    source: str
 
 
 def _row(m: RowMapping) -> DisclosureRow:
@@ -45,6 +47,7 @@ def _row(m: RowMapping) -> DisclosureRow:
         disclosed=m["disclosed"],
         withheld=m["withheld"],
         at=m["at"],
+        source=m["source"],
     )
 
 
@@ -56,6 +59,7 @@ def record_many(conn: Connection, rows: Sequence[DisclosureRow]) -> int:
         disclosures,
         [
             {
+                "source": row.source,
                 "event_id": row.event_id,
                 "recipient": row.recipient,
                 "referral_id": row.referral_id,
@@ -66,7 +70,7 @@ def record_many(conn: Connection, rows: Sequence[DisclosureRow]) -> int:
             }
             for row in rows
         ],
-        conflict_on=["event_id", "recipient"],
+        conflict_on=["source", "event_id", "recipient"],
         returning="event_id",
     )
     return len(inserted)

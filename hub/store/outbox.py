@@ -3,6 +3,9 @@
 Events are written here in the same transaction as the state change that
 produced them; a relay publishes them afterwards and marks them published, so
 an event is never lost and never published without its state change.
+
+An event is identified by its ``(source, event_id)``: CloudEvents ids are unique
+per source only, so one agency's ids never collide with another's.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from hub.store._errors import translating
-from hub.store._sql import chunked, insert_many_or_ignore, insert_or_ignore
+from hub.store._sql import chunked, insert_many_or_ignore_keys, insert_or_ignore, pairs_among
+from hub.store._types import EventKey
 from hub.store.schema import outbox
 
 __all__ = [
@@ -37,6 +41,7 @@ class OutboxRow:
     """An event to publish; ``seq`` gives the order it was written in."""
 
     seq: int
+    source: str
     event_id: str
     topic: str
     key: str
@@ -48,6 +53,7 @@ class OutboxRow:
 def _row(m: RowMapping) -> OutboxRow:
     return OutboxRow(
         seq=int(m["seq"]),
+        source=m["source"],
         event_id=m["event_id"],
         topic=m["topic"],
         key=m["key"],
@@ -61,6 +67,7 @@ def _row(m: RowMapping) -> OutboxRow:
 def add(
     conn: Connection,
     *,
+    source: str,
     event_id: str,
     topic: str,
     key: str,
@@ -68,7 +75,7 @@ def add(
     at: datetime,
     published_at: datetime | None = None,
 ) -> bool:
-    """Queue an event; False, and no change, if ``event_id`` is already queued.
+    """Queue an event; False, and no change, if ``source`` already queued ``event_id``.
 
     ``published_at`` records a message already published, kept so that it can
     be published again if the broker loses it.
@@ -77,6 +84,7 @@ def add(
         conn,
         outbox,
         {
+            "source": source,
             "event_id": event_id,
             "topic": topic,
             "key": key,
@@ -84,27 +92,28 @@ def add(
             "created_at": at,
             "published_at": published_at,
         },
-        conflict_on=["event_id"],
+        conflict_on=["source", "event_id"],
     )
 
 
 @translating
 def add_many(
     conn: Connection,
-    events: Sequence[tuple[str, str, Mapping[str, Any]]],
+    events: Sequence[tuple[EventKey, str, Mapping[str, Any]]],
     *,
     topic: str,
     at: datetime,
-) -> set[str]:
-    """Queue ``(event_id, key, envelope)`` triples on ``topic``, in order; the ids not queued yet.
+) -> set[EventKey]:
+    """Queue ``((source, event_id), key, envelope)`` on ``topic``, in order; the events new here.
 
-    An id already queued, by this call or a concurrent one, is left as it is.
+    An event already queued, by this call or a concurrent one, is left as it is.
     """
-    added = insert_many_or_ignore(
+    added = insert_many_or_ignore_keys(
         conn,
         outbox,
         [
             {
+                "source": source,
                 "event_id": event_id,
                 "topic": topic,
                 "key": key,
@@ -112,12 +121,11 @@ def add_many(
                 "created_at": at,
                 "published_at": None,
             }
-            for event_id, key, envelope in events
+            for (source, event_id), key, envelope in events
         ],
-        conflict_on=["event_id"],
-        returning="event_id",
+        conflict_on=["source", "event_id"],
     )
-    return {str(event_id) for event_id in added}
+    return {(source, event_id) for source, event_id in added}
 
 
 @translating
@@ -140,18 +148,27 @@ def unpublish(conn: Connection, seqs: Sequence[int]) -> None:
 
 
 @translating
-def get(conn: Connection, event_id: str) -> OutboxRow | None:
-    m = conn.execute(select(outbox).where(outbox.c.event_id == event_id)).mappings().first()
+def get(conn: Connection, source: str, event_id: str) -> OutboxRow | None:
+    m = (
+        conn.execute(select(outbox).where(outbox.c.source == source, outbox.c.event_id == event_id))
+        .mappings()
+        .first()
+    )
     return _row(m) if m is not None else None
 
 
 @translating
-def get_many(conn: Connection, event_ids: Sequence[str]) -> dict[str, OutboxRow]:
-    """The queued events among ``event_ids``, by event id; ids never queued are absent."""
-    found: dict[str, OutboxRow] = {}
-    for chunk in chunked(sorted(set(event_ids))):
-        result = conn.execute(select(outbox).where(outbox.c.event_id.in_(chunk))).mappings()
-        found.update((row.event_id, row) for row in map(_row, result))
+def get_many(conn: Connection, keys: Sequence[EventKey]) -> dict[EventKey, OutboxRow]:
+    """The queued events among ``(source, event_id)`` keys; those never queued are absent."""
+    wanted = set(keys)
+    found: dict[EventKey, OutboxRow] = {}
+    for chunk in chunked(sorted(wanted)):
+        result = conn.execute(
+            select(outbox).where(pairs_among(outbox.c.source, outbox.c.event_id, chunk))
+        ).mappings()
+        for row in map(_row, result):
+            if (row.source, row.event_id) in wanted:
+                found[row.source, row.event_id] = row
     return found
 
 

@@ -186,20 +186,20 @@ _INSERT_TIMELINE = referral_timeline.insert()
 def append_timelines(conn: Connection, entries: Sequence[TimelineEntry]) -> list[bool]:
     """Append events to their referrals' timelines, in order; per entry, whether it was new.
 
-    An entry whose event is already on its referral's timeline, or earlier in
-    ``entries``, changes nothing. Raises ``StoreError``, and appends nothing,
-    if a referral does not exist.
+    An entry whose event (its actor, the event's source, and id) is already on
+    its referral's timeline, or earlier in ``entries``, changes nothing. Raises
+    ``StoreError``, and appends nothing, if a referral does not exist.
     """
     if not entries:
         return []
     referral_ids = sorted({entry.referral_id for entry in entries})
     _lock_referrals(conn, referral_ids)
-    seen = _events_on_timelines(conn, [(e.referral_id, e.event_id) for e in entries])
+    seen = _events_on_timelines(conn, [(e.referral_id, e.actor, e.event_id) for e in entries])
     last_seq = _last_seqs(conn, referral_ids)
     rows: list[dict[str, Any]] = []
     appended: list[bool] = []
     for entry in entries:
-        key = (entry.referral_id, entry.event_id)
+        key = (entry.referral_id, entry.actor, entry.event_id)
         if key in seen:
             appended.append(False)
             continue
@@ -241,16 +241,22 @@ def _lock_referrals(conn: Connection, referral_ids: Sequence[str]) -> None:
             raise _missing(referral_id)
 
 
-def _events_on_timelines(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+def _events_on_timelines(
+    conn: Connection, keys: Sequence[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
     wanted = set(keys)
-    found: set[tuple[str, str]] = set()
+    found: set[tuple[str, str, str]] = set()
+    timeline = referral_timeline.c
     for chunk in chunked(sorted(wanted)):
+        pairs = [(referral_id, event_id) for referral_id, _, event_id in chunk]
         result = conn.execute(
-            select(referral_timeline.c.referral_id, referral_timeline.c.event_id).where(
-                pairs_among(referral_timeline.c.referral_id, referral_timeline.c.event_id, chunk)
+            select(timeline.referral_id, timeline.actor, timeline.event_id).where(
+                pairs_among(timeline.referral_id, timeline.event_id, pairs)
             )
         )
-        found.update(key for key in ((str(r), str(e)) for r, e in result) if key in wanted)
+        found.update(
+            key for key in ((str(r), str(a), str(e)) for r, a, e in result) if key in wanted
+        )
     return found
 
 

@@ -158,7 +158,8 @@ referral_timeline = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("detail", JSON, nullable=False),
     PrimaryKeyConstraint("referral_id", "seq", name="pk_referral_timeline"),
-    UniqueConstraint("referral_id", "event_id", name="uq_referral_timeline_event"),
+    # An event is its source (the actor) and id: ids are unique per source only.
+    UniqueConstraint("referral_id", "actor", "event_id", name="uq_referral_timeline_event"),
 )
 
 processed_events = Table(
@@ -167,7 +168,9 @@ processed_events = Table(
     Column("consumer", Text, nullable=False),
     Column("event_id", Text, nullable=False),
     Column("processed_at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
+    # CloudEvents ids are unique per source only: an event is (source, event_id).
+    Column("source", Text, nullable=False),
+    PrimaryKeyConstraint("consumer", "source", "event_id", name="pk_processed_events"),
 )
 
 outbox = Table(
@@ -180,7 +183,8 @@ outbox = Table(
     Column("envelope", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime, nullable=True),
-    UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    Column("source", Text, nullable=False),
+    UniqueConstraint("source", "event_id", name="uq_outbox_source_event"),
     Index("ix_outbox_pending", "published_at", "seq"),
     sqlite_autoincrement=True,
 )
@@ -194,7 +198,8 @@ inbox = Table(
     Column("envelope", JSON, nullable=False),
     Column("delivered_at", UTCDateTime, nullable=False),
     Column("acked_at", UTCDateTime, nullable=True),
-    UniqueConstraint("agency_id", "event_id", name="uq_inbox_agency_event"),
+    Column("source", Text, nullable=False),
+    UniqueConstraint("agency_id", "source", "event_id", name="uq_inbox_agency_source_event"),
     Index("ix_inbox_agency_acked", "agency_id", "acked_at", "seq"),
     sqlite_autoincrement=True,
 )
@@ -259,7 +264,8 @@ disclosures = Table(
     Column("disclosed", JSON, nullable=False),
     Column("withheld", JSON, nullable=False),
     Column("at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("event_id", "recipient", name="pk_disclosures"),
+    Column("source", Text, nullable=False),
+    PrimaryKeyConstraint("source", "event_id", "recipient", name="pk_disclosures"),
     Index("ix_disclosures_consent_id", "consent_id"),
     Index("ix_disclosures_referral_id", "referral_id"),
 )

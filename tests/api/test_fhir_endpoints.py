@@ -149,6 +149,7 @@ def project(
                 conn,
                 [
                     disclosures.DisclosureRow(
+                        source=HOSPITAL,
                         event_id=f"evt-{referral_id}",
                         recipient=to_agency,
                         referral_id=referral_id,

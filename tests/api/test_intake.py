@@ -37,10 +37,10 @@ def a_referral() -> CloudEvent:
     return referral_event(HOSPITAL, COURT, consent_payload(HOSPITAL, [scope(COURT)]))
 
 
-def stored(store: Store, event_id: str) -> dict[str, Any] | None:
+def stored(store: Store, event: CloudEvent) -> dict[str, Any] | None:
     """The outbox row's event, unsealed as the relay reads it."""
     with store.transaction() as conn:
-        row = outbox.get(conn, event_id)
+        row = outbox.get(conn, event.source, event.id)
         return unseal(conn, row.envelope) if row is not None else None
 
 
@@ -51,7 +51,7 @@ def test_an_event_is_committed_to_the_outbox_once(store: Store) -> None:
     first, again = accept(store, event), accept(store, event)
 
     assert (first.created, again.created) == (True, False)
-    assert stored(store, event.id) == event.structured()
+    assert stored(store, event) == event.structured()
 
 
 def test_a_consent_is_in_the_registry_as_soon_as_it_is_accepted(store: Store) -> None:
@@ -80,7 +80,7 @@ def test_an_agency_cannot_claim_a_compelled_disclosure(store: Store) -> None:
     with pytest.raises(AccessDenied, match="overrideid"):
         accept(store, event)
 
-    assert stored(store, event.id) is None
+    assert stored(store, event) is None
 
 
 class _RacedGet:
@@ -126,4 +126,4 @@ def test_a_racing_request_with_other_content_is_a_conflict(
     assert raced.calls >= 2
 
     monkeypatch.undo()
-    assert stored(store, event.id) == event.structured()
+    assert stored(store, event) == event.structured()

@@ -121,7 +121,15 @@ async def test_the_store_gauges_come_from_the_refresher(store: Store, client_for
     client = client_for(metrics)
     now = datetime.now(UTC)
     with store.transaction() as conn:
-        outbox.add(conn, event_id="evt-gauge", topic="hub.ingress", key="k", envelope={}, at=now)
+        outbox.add(
+            conn,
+            source="hospital-1",
+            event_id="evt-gauge",
+            topic="hub.ingress",
+            key="k",
+            envelope={},
+            at=now,
+        )
 
     refresh_gauges(store, metrics, now)
     with Statements(store) as statements:

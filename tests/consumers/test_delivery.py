@@ -226,7 +226,7 @@ async def test_events_under_a_withdrawn_consent_are_not_delivered(setup: Setup) 
 
     assert transport.attempts == 0
     with setup.store.transaction() as conn:
-        assert inbox.get(conn, setup.court.id, to_court.id) is None
+        assert inbox.get(conn, setup.court.id, (to_court.source, to_court.id)) is None
 
 
 async def test_an_event_delivered_before_is_not_delivered_again(setup: Setup) -> None:

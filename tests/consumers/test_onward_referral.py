@@ -154,7 +154,7 @@ async def test_a_recipient_she_named_may_refer_her_onward(network: Network) -> N
     await network.route(onward)
 
     (copy,) = network.publisher.to(network.shelter)
-    data = json.loads(copy.value)
+    data = json.loads(in_clear(network.store, copy))
     assert data["referral_id"] == onward.subject
     # Still only what her consent grants the shelter.
     assert "contact" in data

@@ -142,7 +142,7 @@ async def test_a_referral_is_published_to_the_recipients_inbox_and_recorded(
         assert [e.event_id for e in referrals.timeline(conn, event.subject)] == [event.id]
         (disclosure,) = disclosures.for_referral(conn, event.subject)
         assert disclosure.recipient == setup.court.id
-        assert processed.is_processed(conn, ROUTER_CONSUMER, event.id)
+        assert processed.is_processed(conn, ROUTER_CONSUMER, (event.source, event.id))
 
 
 async def test_an_event_seen_again_is_routed_once(setup: Setup) -> None:
@@ -237,7 +237,7 @@ async def test_a_failed_publish_commits_nothing_so_a_retry_routes_again(setup: S
         await setup.router.handle([setup.record(event)])
     with setup.store.transaction() as conn:
         assert referrals.get_referral(conn, event.subject) is None
-        assert not processed.is_processed(conn, ROUTER_CONSUMER, event.id)
+        assert not processed.is_processed(conn, ROUTER_CONSUMER, (event.source, event.id))
 
     await setup.router.handle([setup.record(event)])
 

@@ -242,7 +242,7 @@ def test_an_illegal_transition_is_refused_and_the_sender_told_why() -> None:
     ("case", "reason"),
     [
         ("unknown-referral", FailureReason.UNKNOWN_REFERRAL),
-        ("not-a-party", FailureReason.NOT_A_PARTY),
+        ("not-a-party", FailureReason.UNKNOWN_REFERRAL),
         ("outcome-by-referrer", FailureReason.NOT_A_PARTY),
         ("outcome-unknown-referral", FailureReason.UNKNOWN_REFERRAL),
         ("unknown-to-agency", FailureReason.UNKNOWN_AGENCY),
@@ -291,6 +291,32 @@ def test_events_outside_a_referral_are_refused_with_a_notice(
     assert decision.new_status is None
     assert [n.recipient for n in decision.notices] == [sender]
     assert notice_data(decision).reason is reason
+
+
+@pytest.mark.parametrize("kind", ["status", "outcome"])
+def test_a_stranger_hears_the_same_of_a_referral_as_of_none(kind: str) -> None:
+    """An agency no party to a referral is answered as if the referral did not exist."""
+    referral, consent = referral_to_court()
+    missing = uid("ref")
+    make = {
+        "status": lambda rid: status_event(SHELTER.agency_id, rid, ReferralStatus.ACCEPTED),
+        "outcome": lambda rid: outcome_event(SHELTER.agency_id, rid),
+    }[kind]
+
+    existing = route(make(referral.subject), referral=state_of(referral), consent=record(consent))
+    absent = route(make(missing), referral=None, consent=record(consent))
+
+    assert existing.refusal is not None
+    assert absent.refusal is not None
+    assert existing.refusal[0] is absent.refusal[0]
+    assert existing.refusal[1].replace(referral.subject, "?") == absent.refusal[1].replace(
+        missing, "?"
+    )
+    seen, unseen = notice_data(existing), notice_data(absent)
+    assert (seen.reason, seen.detail.replace(referral.subject, "?")) == (
+        unseen.reason,
+        unseen.detail.replace(missing, "?"),
+    )
 
 
 def test_a_refusal_for_an_unknown_sender_tells_nobody() -> None:

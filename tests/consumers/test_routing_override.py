@@ -97,7 +97,7 @@ def test_a_withdrawn_consent_does_not_stop_a_compelled_disclosure() -> None:
 
 
 def test_only_a_party_may_compel_a_disclosure() -> None:
-    """An agency that is not party to the referral cannot disclose it."""
+    """An agency that is not party to the referral cannot disclose it, nor learn it exists."""
     request, _ = referral_to_court()
     override = override_event(POLICE.agency_id, request.subject, POLICE.agency_id)
 
@@ -105,4 +105,4 @@ def test_only_a_party_may_compel_a_disclosure() -> None:
 
     assert decision.deliveries == ()
     assert decision.refusal is not None
-    assert decision.refusal[0] is FailureReason.NOT_A_PARTY
+    assert decision.refusal[0] is FailureReason.UNKNOWN_REFERRAL

@@ -61,6 +61,6 @@ async def test_a_batch_fills_each_agencys_own_inbox_in_order(store: Store) -> No
     assert listed(store, court.id) == [first.id, third.id]
     assert listed(store, shelter.id) == [second.id]
     with store.transaction() as conn:
-        row = inbox.get(conn, court.id, first.id)
+        row = inbox.get(conn, court.id, (first.source, first.id))
         assert row is not None
         assert unseal(conn, row.envelope) == first.structured()

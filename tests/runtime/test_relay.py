@@ -14,7 +14,9 @@ def test_an_event_stored_with_a_foreign_extension_is_published_without_it() -> N
     """An event accepted before foreign extensions were refused goes on without them."""
     event = new_event(EXAMPLES[("referral.requested", 1)], source="chu-ibn-rochd")
     envelope = event.structured() | {"survivorname": "Salma Bennani"}
-    row = OutboxRow(1, event.id, "hub.ingress", event.subject, envelope, datetime.now(UTC), None)
+    row = OutboxRow(
+        1, event.source, event.id, "hub.ingress", event.subject, envelope, datetime.now(UTC), None
+    )
 
     message = _message(row, envelope)
 

@@ -44,7 +44,7 @@ async def test_concurrent_events_are_all_committed(store: Store) -> None:
     assert [a.event_id for a in answers] == [e.id for e in events]
     assert all(a.created for a in answers)
     with store.transaction() as conn:
-        assert all(outbox.get(conn, e.id) is not None for e in events)
+        assert all(outbox.get(conn, e.source, e.id) is not None for e in events)
 
 
 async def test_a_refused_event_does_not_undo_the_others(store: Store) -> None:
@@ -66,7 +66,7 @@ async def test_a_refused_event_does_not_undo_the_others(store: Store) -> None:
         await intake.close()
     assert isinstance(outcomes[1], Conflict)
     with store.transaction() as conn:
-        assert all(outbox.get(conn, e.id) is not None for e in neighbours)
+        assert all(outbox.get(conn, e.source, e.id) is not None for e in neighbours)
 
 
 async def test_the_same_event_sent_twice_at_once_is_created_once(store: Store) -> None:
@@ -109,4 +109,4 @@ async def test_a_failing_audit_log_refuses_every_event(
         await intake.close()
     assert all(isinstance(o, StoreError) for o in outcomes)
     with store.transaction() as conn:
-        assert all(outbox.get(conn, e.id) is None for e in events)
+        assert all(outbox.get(conn, e.source, e.id) is None for e in events)

@@ -75,16 +75,16 @@ def erased_consent(store: Store, audit: AuditRecorder) -> ConsentGrantedV1:
     return consent
 
 
-def stored(store: Store, event_id: str) -> dict[str, Any] | None:
+def stored(store: Store, event: CloudEvent) -> dict[str, Any] | None:
     with store.transaction() as conn:
-        row = outbox.get(conn, event_id)
+        row = outbox.get(conn, event.source, event.id)
         return unseal(conn, row.envelope) if row is not None else None
 
 
-def sealed_for(store: Store, event_id: str) -> str:
+def sealed_for(store: Store, event: CloudEvent) -> str:
     """The subject whose key the stored event is sealed under."""
     with store.transaction() as conn:
-        row = outbox.get(conn, event_id)
+        row = outbox.get(conn, event.source, event.id)
     assert row is not None
     subject: str = row.envelope["data"]["subject"]
     return subject
@@ -145,8 +145,8 @@ def test_a_mixed_group_gets_the_answers_each_event_would_get_alone(
 
     assert answers(outcomes) == [True, False, Conflict, SubjectErased, True, True, True, True]
     for event in (fresh, earlier, grant, cited, withdrawal, update):
-        assert stored(store, event.id) == event.structured()
-    assert stored(store, gone.id) is None
+        assert stored(store, event) == event.structured()
+    assert stored(store, gone) is None
     with store.transaction() as conn:
         history = consents.consent_history(conn, granted.consent_id)
     assert [version.status for version in history] == ["active", "withdrawn"]
@@ -173,7 +173,7 @@ def test_the_same_id_twice_in_a_group_is_a_retry_or_a_conflict(
     outcomes = accept(store, [event, event.model_copy(), other], audit)
 
     assert answers(outcomes) == [True, False, Conflict]
-    assert stored(store, event.id) == event.structured()
+    assert stored(store, event) == event.structured()
     assert entries(store) == [accepted_entry(event)]
 
 
@@ -187,7 +187,7 @@ def test_an_id_refused_in_a_group_is_taken_anew_when_it_comes_again(
     outcomes = accept(store, [gone, again], audit)
 
     assert answers(outcomes) == [SubjectErased, True]
-    assert stored(store, gone.id) == again.structured()
+    assert stored(store, gone) == again.structured()
 
 
 def test_an_erased_subject_refuses_her_event_alone(store: Store, audit: AuditRecorder) -> None:
@@ -214,7 +214,7 @@ def test_a_referral_requested_earlier_in_the_group_seals_its_later_events(
     update = status_event(COURT, request.subject, ReferralStatus.ACCEPTED)
 
     assert answers(accept(store, [request, update], audit)) == [True, True]
-    assert sealed_for(store, update.id) == consent.subject_id
+    assert sealed_for(store, update) == consent.subject_id
 
 
 def test_consent_changes_in_a_group_see_the_ones_before_them(
@@ -272,7 +272,7 @@ def test_a_group_that_loses_a_race_answers_the_lost_ids_as_stored(
 
     assert answers(outcomes) == [False, Conflict, True]
     monkeypatch.undo()
-    assert stored(store, other.id) == other.structured()
+    assert stored(store, other) == other.structured()
     assert subject_of(store, clash.subject) is None
     assert entries(store) == in_order([*before, accepted_entry(bystander)])
 
@@ -294,7 +294,7 @@ def test_a_store_error_for_one_event_refuses_that_event_only(
     outcomes = accept(store, [first, faulty, last], audit)
 
     assert answers(outcomes) == [True, StoreError, True]
-    assert stored(store, faulty.id) is None
+    assert stored(store, faulty) is None
     assert entries(store) == in_order([accepted_entry(first), accepted_entry(last)])
 
 
@@ -310,7 +310,7 @@ def test_accept_in_raises_the_refusal_and_leaves_nothing(
         )
 
     assert subject_of(store, gone.subject) is None
-    assert stored(store, gone.id) is None
+    assert stored(store, gone) is None
 
 
 @pytest.fixture
@@ -354,7 +354,7 @@ def test_concurrent_groups_sharing_an_id_on_postgresql(
 
     assert answers(answered["first"]) == [True, True]
     assert answers(answered["second"]) == [Conflict, True]
-    assert stored(postgres_store, shared.id) == shared.structured()
+    assert stored(postgres_store, shared) == shared.structured()
     assert subject_of(postgres_store, clash.subject) is None
     assert entries(postgres_store) == in_order(
         accepted_entry(event) for event in (shared, first_only, second_only)

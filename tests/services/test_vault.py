@@ -86,7 +86,7 @@ def test_erasure_makes_stored_payloads_unreadable_and_keeps_the_proof(store: Sto
         assert erase_subject(conn, recorder, subject, "operator", NOW)
     with store.transaction() as conn:
         for event in accepted:
-            row = outbox.get(conn, event.id)
+            row = outbox.get(conn, event.source, event.id)
             assert row is not None
             assert unseal(conn, row.envelope) is None
         report = verify(conn)

@@ -13,6 +13,7 @@ def _record(
     conn: Connection, event_id: str, recipient: str, consent_id: str | None, at: datetime
 ) -> bool:
     row = disclosures.DisclosureRow(
+        source="agency-a",
         event_id=event_id,
         referral_id="r1",
         recipient=recipient,
@@ -55,9 +56,13 @@ def test_record_many_counts_new_copies(conn: Connection, now: datetime) -> None:
     """A batch records each copy once; copies already recorded are left as they were."""
     _record(conn, "e1", "shelter-1", "c1", now)
     rows = [
-        disclosures.DisclosureRow("e1", "shelter-1", "r1", "c1", ["narrative"], [], now),
-        disclosures.DisclosureRow("e1", "court-1", "r1", "c1", ["legal"], ["health"], now),
-        disclosures.DisclosureRow("e2", "court-1", "r1", None, [], [], now),
+        disclosures.DisclosureRow(
+            "e1", "shelter-1", "r1", "c1", ["narrative"], [], now, "agency-a"
+        ),
+        disclosures.DisclosureRow(
+            "e1", "court-1", "r1", "c1", ["legal"], ["health"], now, "agency-a"
+        ),
+        disclosures.DisclosureRow("e2", "court-1", "r1", None, [], [], now, "agency-a"),
     ]
     assert disclosures.record_many(conn, rows) == 2
     found = {(row.event_id, row.recipient): row for row in disclosures.for_referral(conn, "r1")}

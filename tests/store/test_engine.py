@@ -88,20 +88,20 @@ def test_in_memory_store_is_shared_across_transactions_and_threads(now: datetime
     """sqlite:// keeps one database that every transaction and thread sees."""
     store = Store.open("sqlite://")
     with store.transaction() as conn:
-        assert processed.claim(conn, "c", "e1", now)
+        assert processed.claim(conn, "c", ("agency-a", "e1"), now)
 
     seen: list[bool] = []
 
     def worker() -> None:
         with store.transaction() as conn:
-            seen.append(processed.is_processed(conn, "c", "e1"))
-            processed.claim(conn, "c", "e2", now)
+            seen.append(processed.is_processed(conn, "c", ("agency-a", "e1")))
+            processed.claim(conn, "c", ("agency-a", "e2"), now)
 
     thread = threading.Thread(target=worker)
     thread.start()
     thread.join()
     with store.transaction() as conn:
-        assert processed.is_processed(conn, "c", "e2")
+        assert processed.is_processed(conn, "c", ("agency-a", "e2"))
     assert seen == [True]
     store.close()
 
@@ -119,9 +119,9 @@ def test_ping_succeeds(store: Store) -> None:
 def test_transaction_commits_on_success(store: Store, now: datetime) -> None:
     """Work done in a transaction block that ends normally is committed."""
     with store.transaction() as conn:
-        processed.claim(conn, "c", "e1", now)
+        processed.claim(conn, "c", ("agency-a", "e1"), now)
     with store.transaction() as conn:
-        assert processed.is_processed(conn, "c", "e1")
+        assert processed.is_processed(conn, "c", ("agency-a", "e1"))
 
 
 def test_transaction_that_raises_rolls_back_everything(store: Store, now: datetime) -> None:
@@ -132,15 +132,17 @@ def test_transaction_that_raises_rolls_back_everything(store: Store, now: dateti
 
     def failing_work() -> None:
         with store.transaction() as conn:
-            processed.claim(conn, "c", "e1", now)
-            outbox.add(conn, event_id="e1", topic="t", key="k", envelope={}, at=now)
+            processed.claim(conn, "c", ("agency-a", "e1"), now)
+            outbox.add(
+                conn, source="agency-a", event_id="e1", topic="t", key="k", envelope={}, at=now
+            )
             raise Boom
 
     with pytest.raises(Boom):
         failing_work()
     with store.transaction() as conn:
-        assert not processed.is_processed(conn, "c", "e1")
-        assert outbox.get(conn, "e1") is None
+        assert not processed.is_processed(conn, "c", ("agency-a", "e1"))
+        assert outbox.get(conn, "agency-a", "e1") is None
         assert outbox.count_pending(conn) == 0
 
 
@@ -149,20 +151,20 @@ def test_driver_error_becomes_store_error_and_rolls_back(store: Store, now: date
 
     def failing_work() -> None:
         with store.transaction() as conn:
-            processed.claim(conn, "c", "e1", now)
+            processed.claim(conn, "c", ("agency-a", "e1"), now)
             conn.execute(text("SELECT * FROM no_such_table"))
 
     with pytest.raises(StoreError) as caught:
         failing_work()
     assert caught.value.__cause__ is not None
     with store.transaction() as conn:
-        assert not processed.is_processed(conn, "c", "e1")
+        assert not processed.is_processed(conn, "c", ("agency-a", "e1"))
 
 
 def test_naive_datetime_is_rejected(store: Store) -> None:
     """Writing a naive datetime fails with a non-retriable StoreError."""
     with pytest.raises(StoreError) as caught, store.transaction() as conn:
-        processed.claim(conn, "c", "e1", datetime(2026, 1, 1, 12, 0))
+        processed.claim(conn, "c", ("agency-a", "e1"), datetime(2026, 1, 1, 12, 0))
     assert "naive" in str(caught.value)
     assert caught.value.retriable is False
 
@@ -172,7 +174,7 @@ def test_timestamps_come_back_aware_utc(store: Store) -> None:
     cet = timezone(timedelta(hours=1))
     written = datetime(2026, 1, 1, 13, 30, 15, 123456, tzinfo=cet)
     with store.transaction() as conn:
-        processed.claim(conn, "c", "e1", written)
+        processed.claim(conn, "c", ("agency-a", "e1"), written)
     with store.transaction() as conn:
         if store.dialect_name == "postgresql":
             # PostgreSQL answers in the session's zone; the store must undo that.
@@ -230,9 +232,15 @@ def test_store_is_safe_to_share_between_threads(store: Store, now: datetime) -> 
             for i in range(per_worker):
                 event_id = f"w{worker}-e{i}"
                 with store.transaction() as conn:
-                    assert processed.claim(conn, "router", event_id, now)
+                    assert processed.claim(conn, "router", ("agency-a", event_id), now)
                     assert outbox.add(
-                        conn, event_id=event_id, topic="t", key=str(worker), envelope={}, at=now
+                        conn,
+                        source="agency-a",
+                        event_id=event_id,
+                        topic="t",
+                        key=str(worker),
+                        envelope={},
+                        at=now,
                     )
         except BaseException as exc:
             errors.append(exc)
@@ -250,14 +258,18 @@ def test_store_is_safe_to_share_between_threads(store: Store, now: datetime) -> 
 def test_errors_do_not_reveal_parameters(store: Store, now: datetime) -> None:
     """Neither the StoreError nor its cause quote the statement's parameter values."""
     with store.transaction() as conn:
-        inbox.add_many(conn, "a1", [("e1", {})], now)
+        inbox.add_many(conn, "a1", [(("agency-a", "e1"), {})], now)
     secret = "Jane Survivor, 12 Hidden Lane"
 
     def violate() -> None:
         with store.transaction() as conn:
             conn.execute(
                 inbox_table.insert().values(
-                    agency_id="a1", event_id="e1", envelope={"name": secret}, delivered_at=now
+                    agency_id="a1",
+                    source="agency-a",
+                    event_id="e1",
+                    envelope={"name": secret},
+                    delivered_at=now,
                 )
             )
 

@@ -12,13 +12,14 @@ from hub.store import Store, inbox
 
 
 def _add(conn: Connection, agency_id: str, event_id: str, at: datetime) -> bool:
-    return bool(inbox.add_many(conn, agency_id, [(event_id, {"id": event_id})], at))
+    key = ("agency-a", event_id)
+    return bool(inbox.add_many(conn, agency_id, [(key, {"id": event_id})], at))
 
 
 def test_add_and_get(conn: Connection, now: datetime) -> None:
     """An added event reads back unacknowledged with its envelope."""
     assert _add(conn, "a1", "e1", now)
-    row = inbox.get(conn, "a1", "e1")
+    row = inbox.get(conn, "a1", ("agency-a", "e1"))
     assert row is not None
     assert (row.agency_id, row.event_id, row.envelope) == ("a1", "e1", {"id": "e1"})
     assert row.delivered_at == now
@@ -36,7 +37,7 @@ def test_same_event_for_two_agencies(conn: Connection, now: datetime) -> None:
     """One event can sit in several agencies' mailboxes."""
     assert _add(conn, "a1", "e1", now)
     assert _add(conn, "a2", "e1", now)
-    assert inbox.get(conn, "a2", "e1") is not None
+    assert inbox.get(conn, "a2", ("agency-a", "e1")) is not None
 
 
 def test_list_after_pages_by_cursor(conn: Connection, now: datetime) -> None:
@@ -55,7 +56,7 @@ def test_acked_events_are_hidden_unless_asked(conn: Connection, now: datetime) -
     """Acknowledged events drop out of list_after unless include_acked is set."""
     for i in range(3):
         _add(conn, "a1", f"e{i}", now)
-    assert inbox.ack(conn, "a1", "e1", now)
+    assert inbox.ack(conn, "a1", ("agency-a", "e1"), now)
     assert [r.event_id for r in inbox.list_after(conn, "a1", after_seq=0, limit=10)] == [
         "e0",
         "e2",
@@ -67,9 +68,9 @@ def test_acked_events_are_hidden_unless_asked(conn: Connection, now: datetime) -
 def test_ack_twice_keeps_first_time(conn: Connection, now: datetime) -> None:
     """A second ack returns True and keeps the first acked_at."""
     _add(conn, "a1", "e1", now)
-    assert inbox.ack(conn, "a1", "e1", now)
-    assert inbox.ack(conn, "a1", "e1", now + timedelta(minutes=1))
-    row = inbox.get(conn, "a1", "e1")
+    assert inbox.ack(conn, "a1", ("agency-a", "e1"), now)
+    assert inbox.ack(conn, "a1", ("agency-a", "e1"), now + timedelta(minutes=1))
+    row = inbox.get(conn, "a1", ("agency-a", "e1"))
     assert row is not None
     assert row.acked_at == now
 
@@ -77,13 +78,13 @@ def test_ack_twice_keeps_first_time(conn: Connection, now: datetime) -> None:
 def test_ack_unknown_is_false(conn: Connection, now: datetime) -> None:
     """Acknowledging an event not in the mailbox returns False."""
     _add(conn, "a1", "e1", now)
-    assert inbox.ack(conn, "a2", "e1", now) is False
-    assert inbox.ack(conn, "a1", "e2", now) is False
+    assert inbox.ack(conn, "a2", ("agency-a", "e1"), now) is False
+    assert inbox.ack(conn, "a1", ("agency-a", "e2"), now) is False
 
 
 def test_get_unknown_is_none(conn: Connection) -> None:
     """get returns None for an event not in the agency's mailbox."""
-    assert inbox.get(conn, "a1", "e1") is None
+    assert inbox.get(conn, "a1", ("agency-a", "e1")) is None
 
 
 def test_additions_commit_in_seq_order(store: Store, now: datetime) -> None:
@@ -98,7 +99,7 @@ def test_additions_commit_in_seq_order(store: Store, now: datetime) -> None:
             first_added.set()
             release.wait(10)
         with store.transaction() as conn:
-            row = inbox.get(conn, "a1", "e1")
+            row = inbox.get(conn, "a1", ("agency-a", "e1"))
             assert row is not None
             seqs["e1"] = row.seq
 
@@ -121,7 +122,7 @@ def test_additions_commit_in_seq_order(store: Store, now: datetime) -> None:
     other.join(10)
     assert done.is_set()
     with store.transaction() as conn:
-        row = inbox.get(conn, "a1", "e2")
+        row = inbox.get(conn, "a1", ("agency-a", "e2"))
         assert row is not None
         assert row.seq > seqs["e1"]
 
@@ -129,18 +130,19 @@ def test_additions_commit_in_seq_order(store: Store, now: datetime) -> None:
 def test_add_many_keeps_order_and_skips_held_events(conn: Connection, now: datetime) -> None:
     """A batch lands in the mailbox in the order given; events already there are not repeated."""
     _add(conn, "a1", "e2", now)
-    added = inbox.add_many(
-        conn, "a1", [("e1", {"id": "e1"}), ("e2", {"id": "e2"}), ("e3", {"id": "e3"})], now
-    )
-    assert added == {"e1", "e3"}
+    events = [(("agency-a", e), {"id": e}) for e in ("e1", "e2", "e3")]
+    added = inbox.add_many(conn, "a1", events, now)
+    assert added == {("agency-a", "e1"), ("agency-a", "e3")}
     listed = inbox.list_after(conn, "a1", after_seq=0, limit=10)
     assert [row.event_id for row in listed] == ["e2", "e1", "e3"]
     assert inbox.add_many(conn, "a1", [], now) == set()
 
 
 def test_add_many_with_the_same_event_twice_stores_it_once(conn: Connection, now: datetime) -> None:
-    added = inbox.add_many(conn, "a1", [("e1", {"n": 1}), ("e1", {"n": 2})], now)
-    assert added == {"e1"}
-    row = inbox.get(conn, "a1", "e1")
+    added = inbox.add_many(
+        conn, "a1", [(("agency-a", "e1"), {"n": 1}), (("agency-a", "e1"), {"n": 2})], now
+    )
+    assert added == {("agency-a", "e1")}
+    row = inbox.get(conn, "a1", ("agency-a", "e1"))
     assert row is not None
     assert row.envelope == {"n": 1}

@@ -12,6 +12,7 @@ from hub.store import outbox
 def _add(conn: Connection, event_id: str, at: datetime, **envelope: object) -> bool:
     return outbox.add(
         conn,
+        source="agency-a",
         event_id=event_id,
         topic="referrals.v1",
         key="r-1",
@@ -23,7 +24,7 @@ def _add(conn: Connection, event_id: str, at: datetime, **envelope: object) -> b
 def test_add_and_get(conn: Connection, now: datetime) -> None:
     """An added event reads back with its envelope and is unpublished."""
     assert _add(conn, "e1", now, n=1)
-    row = outbox.get(conn, "e1")
+    row = outbox.get(conn, "agency-a", "e1")
     assert row is not None
     assert (row.event_id, row.topic, row.key) == ("e1", "referrals.v1", "r-1")
     assert row.envelope == {"id": "e1", "data": {"n": 1}}
@@ -35,7 +36,7 @@ def test_duplicate_event_id_is_ignored(conn: Connection, now: datetime) -> None:
     """Adding an event id already queued returns False and keeps the first envelope."""
     assert _add(conn, "e1", now, n=1)
     assert _add(conn, "e1", now + timedelta(seconds=1), n=2) is False
-    row = outbox.get(conn, "e1")
+    row = outbox.get(conn, "agency-a", "e1")
     assert row is not None
     assert row.envelope["data"] == {"n": 1}
     assert outbox.count_pending(conn) == 1
@@ -43,7 +44,7 @@ def test_duplicate_event_id_is_ignored(conn: Connection, now: datetime) -> None:
 
 def test_get_unknown_is_none(conn: Connection) -> None:
     """get returns None for an event id never queued."""
-    assert outbox.get(conn, "nope") is None
+    assert outbox.get(conn, "agency-a", "nope") is None
 
 
 def test_pending_in_seq_order_with_limit(conn: Connection, now: datetime) -> None:
@@ -63,7 +64,7 @@ def test_mark_published_removes_from_pending(conn: Connection, now: datetime) ->
     outbox.mark_published(conn, [first.seq, second.seq], now)
     assert [r.event_id for r in outbox.pending(conn, 10)] == ["e2"]
     assert outbox.count_pending(conn) == 1
-    published = outbox.get(conn, "e0")
+    published = outbox.get(conn, "agency-a", "e0")
     assert published is not None
     assert published.published_at == now
 
@@ -74,7 +75,7 @@ def test_mark_published_twice_keeps_first_time(conn: Connection, now: datetime) 
     (row,) = outbox.pending(conn, 10)
     outbox.mark_published(conn, [row.seq], now)
     outbox.mark_published(conn, [row.seq], now + timedelta(minutes=5))
-    again = outbox.get(conn, "e1")
+    again = outbox.get(conn, "agency-a", "e1")
     assert again is not None
     assert again.published_at == now
 
@@ -95,6 +96,9 @@ def test_duplicate_add_does_not_publish_twice(conn: Connection, now: datetime) -
     assert outbox.pending(conn, 10) == []
 
 
+A_E1 = ("agency-a", "e1")
+
+
 def _envelope(event_id: str, n: int) -> dict[str, object]:
     return {"id": event_id, "data": {"n": n}}
 
@@ -104,13 +108,13 @@ def test_add_many_queues_in_order_and_names_the_new_ids(conn: Connection, now: d
     _add(conn, "e1", now, n=1)
     added = outbox.add_many(
         conn,
-        [("e0", "r-0", _envelope("e0", 0)), ("e1", "r-1", _envelope("e1", 2))],
+        [(("agency-a", "e0"), "r-0", _envelope("e0", 0)), (A_E1, "r-1", _envelope("e1", 2))],
         topic="referrals.v1",
         at=now,
     )
-    assert added == {"e0"}
+    assert added == {("agency-a", "e0")}
     assert [r.event_id for r in outbox.pending(conn, 10)] == ["e1", "e0"]
-    kept = outbox.get(conn, "e1")
+    kept = outbox.get(conn, "agency-a", "e1")
     assert kept is not None
     assert kept.envelope["data"] == {"n": 1}
     assert outbox.add_many(conn, [], topic="referrals.v1", at=now) == set()
@@ -120,7 +124,8 @@ def test_get_many_finds_the_queued_ids_only(conn: Connection, now: datetime) -> 
     """get_many returns the rows of the ids queued, keyed by id, and nothing for the others."""
     for i in range(3):
         _add(conn, f"e{i}", now, n=i)
-    found = outbox.get_many(conn, ["e2", "e0", "nope", "e0"])
-    assert sorted(found) == ["e0", "e2"]
-    assert found["e2"] == outbox.get(conn, "e2")
+    keys = [("agency-a", "e2"), ("agency-a", "e0"), ("agency-a", "nope"), ("agency-b", "e0")]
+    found = outbox.get_many(conn, keys)
+    assert sorted(found) == [("agency-a", "e0"), ("agency-a", "e2")]
+    assert found["agency-a", "e2"] == outbox.get(conn, "agency-a", "e2")
     assert outbox.get_many(conn, []) == {}

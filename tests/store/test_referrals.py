@@ -130,6 +130,21 @@ def test_duplicate_timeline_event_is_ignored(conn: Connection, now: datetime) ->
     assert [e.detail for e in referrals.timeline(conn, "r1")] == [{"n": 1}]
 
 
+def test_the_other_partys_event_with_the_same_id_is_its_own(
+    conn: Connection, now: datetime
+) -> None:
+    """An event id the other party used first does not keep one's own event off the timeline."""
+    referrals.insert_referrals(conn, [_referral("r1", now)])
+    entries = [
+        referrals.TimelineEntry("r1", "ev1", "referral.status-changed", None, actor, now, {})
+        for actor in ("court-1", "chu-1")
+    ]
+
+    assert referrals.append_timelines(conn, entries) == [True, True]
+    assert referrals.append_timelines(conn, entries) == [False, False]
+    assert [e.actor for e in referrals.timeline(conn, "r1")] == ["court-1", "chu-1"]
+
+
 def test_timeline_of_unknown_referral_is_store_error(conn: Connection, now: datetime) -> None:
     """Appending to the timeline of a referral that does not exist raises StoreError."""
     with pytest.raises(StoreError):

@@ -32,6 +32,7 @@ def _deliver(conn: Connection, event_id: str, referral_id: str, to: str, at: dat
         conn,
         [
             disclosures.DisclosureRow(
+                source="hospital-1",
                 event_id=event_id,
                 recipient=to,
                 referral_id=referral_id,

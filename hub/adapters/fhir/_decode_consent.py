@@ -182,11 +182,11 @@ class _ConsentReader:
         )
 
     def _derived_id(self) -> str:
-        consent = self.consent
+        consent, key = self.consent, self.scope.context.pseudonym_key
         if consent.id:
-            return derived_id(self.source, "Consent", consent.id, readable=True)
+            return derived_id(key, self.source, "Consent", consent.id, readable=True)
         if consent.full_url:
-            return derived_id(self.source, "Consent", consent.full_url, readable=False)
+            return derived_id(key, self.source, "Consent", consent.full_url, readable=False)
         raise self.node.fail(f"needs an id or a {CONSENT_SYSTEM} identifier", "identifier")
 
     def _subject(self) -> str:

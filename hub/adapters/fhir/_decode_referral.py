@@ -70,7 +70,7 @@ def read_referral(scope: Scope, unit: ReferralUnit, consents: ConsentBook) -> Cl
     subject = scope.subject(node.child("subject"), request, "subject")
     notes = [n for n in (a.text("text") for a in node.children("note")) if n] + unit.notes
     data: dict[str, Any] = {
-        "referral_id": referral_id_of(unit.main, unit.task, source),
+        "referral_id": referral_id_of(scope.context.pseudonym_key, unit.main, unit.task, source),
         "from_agency": from_agency or source,
         "to_agency": to_agency,
         "subject_id": subject.subject_id,
@@ -112,8 +112,11 @@ def read_referral(scope: Scope, unit: ReferralUnit, consents: ConsentBook) -> Cl
     )
 
 
-def referral_id_of(request: Resource, task: Resource | None, source: str) -> str:
-    """The hub's referral id: given by the hub's identifier, else derived from the sender's."""
+def referral_id_of(key: bytes, request: Resource, task: Resource | None, source: str) -> str:
+    """The hub's referral id: given by the hub's identifier, else derived from the sender's.
+
+    ``key`` keys the hash of a derived id (see :func:`derived_id`).
+    """
     for resource in (request, task):
         if resource is not None and (found := resource.identifier(REFERRAL_SYSTEM)):
             return found
@@ -123,13 +126,14 @@ def referral_id_of(request: Resource, task: Resource | None, source: str) -> str
         if value:
             return value
     if request.id:
-        return derived_id(source, "ServiceRequest", request.id, readable=True)
+        return derived_id(key, source, "ServiceRequest", request.id, readable=True)
     for identifier in request.node.children("identifier"):
         system, value = identifier.text("system"), identifier.text("value")
         if system and value:
-            return derived_id(source, "ServiceRequest", f"{system}|{value}", readable=False)
+            local = f"{system}|{value}"
+            return derived_id(key, source, "ServiceRequest", local, readable=False)
     if request.full_url:
-        return derived_id(source, "ServiceRequest", request.full_url, readable=False)
+        return derived_id(key, source, "ServiceRequest", request.full_url, readable=False)
     raise request.node.fail("needs an id or an identifier to name the referral", "identifier")
 
 

@@ -164,13 +164,14 @@ def _referral_id(scope: Scope, task: Resource, source: str) -> str:
                 raise reference.fail(f"a referral Task focuses a ServiceRequest, not a {kind}")
             continue
         if target is not None:
-            return referral_id_of(target, None, source)
+            return referral_id_of(scope.context.pseudonym_key, target, None, source)
         named = identifier_value(reference, REFERRAL_SYSTEM)
         if named is not None:
             return named
         local = literal_id(reference, "ServiceRequest")
         if local is not None:
-            return derived_id(source, "ServiceRequest", local, readable=True)
+            key = scope.context.pseudonym_key
+            return derived_id(key, source, "ServiceRequest", local, readable=True)
     raise node.fail(
         "names no ServiceRequest: a referral Task focuses the ServiceRequest it fulfils "
         f"(or carries a {REFERRAL_SYSTEM} identifier)",

@@ -156,7 +156,12 @@ class Scope:
             payload,
             source=source,
             event_id=event_id(
-                source, model.event_type, payload.subject, key + discriminator, version
+                self.context.pseudonym_key,
+                source,
+                model.event_type,
+                payload.subject,
+                key + discriminator,
+                version,
             ),
             time=time,
             consent_id=consent_id if isinstance(consent_id, str) else None,
