@@ -48,6 +48,8 @@ CATEGORISED: dict[str, dict[str, str]] = {
     "consent.granted": {},
     "consent.withdrawn": {},
     "disclosure.compelled": {},
+    "legal.order-issued": {"order_reference": "legal", "grounds": "legal"},
+    "legal.order-declined": {"explanation": "legal"},
     "delivery.failed": {},
 }
 

@@ -111,13 +111,16 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
             "consent.withdrawn",
             "delivery.failed",
             "disclosure.compelled",
+            "legal.order-declined",
+            "legal.order-issued",
             "referral.outcome-reported",
             "referral.requested",
             "referral.status-changed",
         ]
     )
     assert registry.versions(REQUESTED) == [1, 2]
-    for event_type in set(registry.types()) - {REQUESTED}:
+    assert registry.versions("disclosure.compelled") == [1, 2]
+    for event_type in set(registry.types()) - {REQUESTED, "disclosure.compelled"}:
         assert registry.versions(event_type) == [1]
 
 

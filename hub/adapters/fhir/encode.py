@@ -57,6 +57,7 @@ from hub.contracts.events import (
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     DisclosureCompelledV1,
+    DisclosureCompelledV2,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
@@ -123,7 +124,7 @@ def encode_event(
             _withdrawn(payload, entries, r5=r5)
         case DeliveryFailedV1():
             _delivery_failed(payload, event, entries, r5=r5)
-        case DisclosureCompelledV1():
+        case DisclosureCompelledV1() | DisclosureCompelledV2():
             _disclosure_compelled(payload, event, entries, r5=r5)
         case _:
             raise AdapterError(f"{event.type} has no FHIR form")
@@ -321,7 +322,11 @@ def _delivery_failed(
 
 
 def _disclosure_compelled(
-    payload: DisclosureCompelledV1, event: CloudEvent, entries: Entries, *, r5: bool
+    payload: DisclosureCompelledV1 | DisclosureCompelledV2,
+    event: CloudEvent,
+    entries: Entries,
+    *,
+    r5: bool,
 ) -> None:
     categories = ", ".join(category.value for category in payload.categories) or "none"
     text = (
