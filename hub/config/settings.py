@@ -21,9 +21,16 @@ from pydantic_settings import (
 
 from hub.config.agencies import AgencyConfig
 from hub.config.pathways import PathwayConfig
+from hub.contracts import AgencyKind
 from hub.errors import ConfigError
 
-__all__ = ["AuditSettings", "DeliverySettings", "HubSettings", "load_settings"]
+__all__ = [
+    "AuditSettings",
+    "DeliverySettings",
+    "DisclosureSettings",
+    "HubSettings",
+    "load_settings",
+]
 
 
 class DeliverySettings(BaseModel):
@@ -44,6 +51,21 @@ class AuditSettings(BaseModel):
     checkpoint_every: int = Field(default=200, ge=1, description="Entries between checkpoints.")
     checkpoint_interval_s: float = Field(
         default=5.0, ge=0, description="Least time between two checkpoints written under load."
+    )
+
+
+class DisclosureSettings(BaseModel):
+    """Who takes part in disclosures without consent, by agency kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    compelled_recipient_kinds: frozenset[AgencyKind] = Field(
+        default=frozenset({AgencyKind.PROSECUTION, AgencyKind.COURT, AgencyKind.POLICE}),
+        description="Kinds of agency a compelled disclosure may go to; any other is refused.",
+    )
+    order_issuer_kinds: frozenset[AgencyKind] = Field(
+        default=frozenset({AgencyKind.COURT, AgencyKind.PROSECUTION}),
+        description="Kinds of agency that may issue a legal order to the holder of a referral.",
     )
 
 
@@ -80,6 +102,7 @@ class HubSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     delivery: DeliverySettings = DeliverySettings()
     audit: AuditSettings = AuditSettings()
+    disclosure: DisclosureSettings = DisclosureSettings()
     agencies: tuple[AgencyConfig, ...] = ()
     pathways: tuple[PathwayConfig, ...] = ()
 

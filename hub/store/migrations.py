@@ -320,12 +320,29 @@ def _v5_audit_stream_heads(conn: Connection) -> None:
     md.create_all(conn, checkfirst=False)
 
 
+def _v6_referral_parties(conn: Connection) -> None:
+    # Intake decides who may move or disclose a referral before the router has
+    # projected it, so the parties are known from the moment it is accepted.
+    for column in ("from_agency", "to_agency"):
+        conn.execute(text(f"ALTER TABLE referral_subjects ADD COLUMN {column} TEXT"))
+    conn.execute(
+        text(
+            "UPDATE referral_subjects SET"
+            " from_agency = (SELECT r.from_agency FROM referrals r"
+            " WHERE r.referral_id = referral_subjects.referral_id),"
+            " to_agency = (SELECT r.to_agency FROM referrals r"
+            " WHERE r.referral_id = referral_subjects.referral_id)"
+        )
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the initial tables", _v1_create_tables),
     Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
     Migration(3, "record what was disclosed to whom under which consent", _v3_disclosures),
     Migration(4, "know each referral's subject, to encrypt its payloads", _v4_referral_subjects),
     Migration(5, "remember how far each audit chain was streamed", _v5_audit_stream_heads),
+    Migration(6, "know each referral's parties when it is accepted", _v6_referral_parties),
 )
 
 

@@ -14,7 +14,6 @@ from hub.contracts.events import (
 )
 from tests.consumers.test_routing import (
     AGENCIES,
-    COURT,
     HOSPITAL,
     HUB_ID,
     NOW,
@@ -77,7 +76,7 @@ def test_the_recipient_gets_the_referral_limited_to_what_the_law_names() -> None
 def test_the_recording_agency_is_told_so_it_can_inform_her() -> None:
     """The override itself reaches the recipient and the agency that recorded her consent."""
     request, consent = referral_to_court()
-    override = override_event(COURT.agency_id, request.subject, POLICE.agency_id)
+    override = override_event(HOSPITAL.agency_id, request.subject, POLICE.agency_id)
 
     decision = compel(override, request)
 
