@@ -326,6 +326,7 @@ class _Context:
         disclosed = request_event.with_data(
             redaction.data,
             id=notice_id(self.event.id, "disclosed", recipient.agency_id),
+            time=self.now,
             consentid=state.consent_id,
             overrideid=self.event.id,
         )
