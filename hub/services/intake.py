@@ -45,7 +45,7 @@ from hub.errors import (
     UnknownVersion,
 )
 from hub.services.vault import seal_many, subject_for, unseal
-from hub.store import Store, consents, outbox, referral_subjects
+from hub.store import Store, consents, outbox, referral_subjects, referrals
 from hub.store.consents import ConsentRow
 from hub.store.referral_subjects import Parties
 
@@ -316,7 +316,9 @@ def _write_state(conn: Connection, accepted: Sequence[_New], now: datetime) -> N
 def _authorise(conn: Connection, items: Sequence[_New]) -> None:
     """Refuse each event its sender may not send about its referral, as 403 with the rule.
 
-    A referral unknown here (or accepted before its parties were recorded) is
+    A referral no one requested is refused the same way as one the sender has
+    no part in, so the answer tells a stranger nothing of which referrals exist.
+    One accepted before its parties were recorded, and not yet projected, is
     left to the router, which applies the same rules and tells the sender.
     """
     concerned = [item for item in items if _party_rule(item.submission.payload)]
@@ -324,14 +326,18 @@ def _authorise(conn: Connection, items: Sequence[_New]) -> None:
         return
     subjects = [item.submission.event.subject for item in concerned]
     known = referral_subjects.parties_of(conn, subjects)
+    unsure = [subject for subject in subjects if known.get(subject) is None]
+    for referral_id, row in referrals.get_referrals(conn, unsure).items():
+        known[referral_id] = Parties(row.from_agency, row.to_agency)
     for item in concerned:
-        parties = known.get(item.submission.event.subject)
+        payload, subject = item.submission.payload, item.submission.event.subject
         try:
-            payload = item.submission.payload
             if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
                 if payload.from_agency != item.submission.sender:
                     raise AccessDenied("from_agency must be the agency sending the referral")
-            elif parties is not None:
+            elif subject not in known:
+                _check_party(item.submission, None)
+            elif (parties := known[subject]) is not None:
                 _check_party(item.submission, parties)
         except AccessDenied as exc:
             item.refusal = exc
@@ -351,22 +357,25 @@ def _party_rule(payload: EventPayload) -> bool:
     )
 
 
-def _check_party(submission: Submission, parties: Parties) -> None:
-    """The rules of :mod:`hub.contracts.status` and of disclosure without consent."""
+def _check_party(submission: Submission, parties: Parties | None) -> None:
+    """The rules of :mod:`hub.contracts.status` and of disclosure without consent.
+
+    ``parties`` None is a referral no one requested: no sender is a party to it.
+    """
     payload, sender = submission.payload, submission.sender
     referral = submission.event.subject
     if isinstance(payload, DisclosureCompelledV1 | DisclosureCompelledV2 | LegalOrderDeclinedV1):
         # Only the data's holder may disclose it without consent: the agency that
         # put it into the hub, the referrer. Anyone else needs a legal order to it.
-        if sender != parties.referrer:
+        if parties is None or sender != parties.referrer:
             raise AccessDenied(
                 f"only the referrer of {referral}, which holds its data, may disclose it "
                 "without consent or answer a legal order for it"
             )
         return
-    if sender == parties.receiver:
+    if parties is not None and sender == parties.receiver:
         party = Party.RECEIVER
-    elif sender == parties.referrer:
+    elif parties is not None and sender == parties.referrer:
         party = Party.REFERRER
     else:
         raise AccessDenied(f"{sender} is not a party to referral {referral}")

@@ -32,6 +32,7 @@ from tests.support import (
     scope,
     started_hub,
     status_event,
+    uid,
     wait_for_inbox,
 )
 
@@ -159,3 +160,20 @@ async def test_a_compelled_copy_reaches_an_agency_that_already_has_the_referral(
     assert held is not None
     assert [entry.details["recipient"] for entry in delivered] == [net.court.id]
     assert delivered[0].details["override"] == order.id
+
+
+async def test_a_stranger_hears_the_same_refusal_whether_or_not_the_referral_exists(
+    net: Net,
+) -> None:
+    """Moving someone else's referral and moving one never requested are the same 403."""
+    referral = await referred(net)
+    taken = status_event(net.police, referral.subject, ReferralStatus.ACCEPTED)
+    invented = status_event(net.police, uid("ref"), ReferralStatus.ACCEPTED)
+
+    on_taken = problem(await post_event(net.hub.client, net.police, taken), 403)
+    on_invented = problem(await post_event(net.hub.client, net.police, invented), 403)
+
+    assert on_taken["title"] == on_invented["title"]
+    assert on_taken["detail"].replace(taken.subject, "X") == on_invented["detail"].replace(
+        invented.subject, "X"
+    )
