@@ -8,8 +8,10 @@ report and the router cannot disagree about what consent allows.
 
 Not violations, by design:
 
-- ``override`` entries: disclosures the law compelled. They are listed apart,
-  so an auditor reviews each against its order;
+- ``override`` entries: disclosures the law compelled, as the router decided
+  them. They are listed apart, so an auditor reviews each against its order;
+  the ``delivered`` entries of those copies name the override and are not
+  judged again;
 - copies to the agency that recorded the consent: it holds her data already;
 - the hub's own notices (``notice`` in the details): they carry no survivor data.
 
@@ -171,6 +173,10 @@ def check_disclosures(
                     entry, recipient or "", disclosed, order if isinstance(order, str) else None
                 )
             )
+            continue
+        if entry.details.get("override") is not None:
+            # The delivery of a compelled copy: lawful under the override listed
+            # from the decision's own entry, not something her consent governs.
             continue
         checked += 1
         violation = judge(entry, recipient, disclosed)

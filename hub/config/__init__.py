@@ -2,12 +2,19 @@
 
 from hub.config.agencies import AgencyConfig, FhirDelivery, PullDelivery, WebhookDelivery
 from hub.config.pathways import PathwayConfig, PathwayStep
-from hub.config.settings import AuditSettings, DeliverySettings, HubSettings, load_settings
+from hub.config.settings import (
+    AuditSettings,
+    DeliverySettings,
+    DisclosureSettings,
+    HubSettings,
+    load_settings,
+)
 
 __all__ = [
     "AgencyConfig",
     "AuditSettings",
     "DeliverySettings",
+    "DisclosureSettings",
     "FhirDelivery",
     "HubSettings",
     "PathwayConfig",

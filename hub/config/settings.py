@@ -21,12 +21,14 @@ from pydantic_settings import (
 
 from hub.config.agencies import AgencyConfig
 from hub.config.pathways import PathwayConfig
+from hub.contracts import AgencyKind
 from hub.errors import ConfigError
 
 __all__ = [
     "BUILT_IN_PSEUDONYM_KEY",
     "AuditSettings",
     "DeliverySettings",
+    "DisclosureSettings",
     "HubSettings",
     "LimitSettings",
     "RateLimit",
@@ -96,6 +98,21 @@ class LimitSettings(BaseModel):
     )
 
 
+class DisclosureSettings(BaseModel):
+    """Who takes part in disclosures without consent, by agency kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    compelled_recipient_kinds: frozenset[AgencyKind] = Field(
+        default=frozenset({AgencyKind.PROSECUTION, AgencyKind.COURT, AgencyKind.POLICE}),
+        description="Kinds of agency a compelled disclosure may go to; any other is refused.",
+    )
+    order_issuer_kinds: frozenset[AgencyKind] = Field(
+        default=frozenset({AgencyKind.COURT, AgencyKind.PROSECUTION}),
+        description="Kinds of agency that may issue a legal order to the holder of a referral.",
+    )
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -149,6 +166,7 @@ class HubSettings(BaseSettings):
     )
     delivery: DeliverySettings = DeliverySettings()
     audit: AuditSettings = AuditSettings()
+    disclosure: DisclosureSettings = DisclosureSettings()
     agencies: tuple[AgencyConfig, ...] = ()
     pathways: tuple[PathwayConfig, ...] = ()
 

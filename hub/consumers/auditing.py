@@ -117,11 +117,23 @@ def delivered_entry(
     hub_id: str,
     at: datetime,
 ) -> EntryDraft:
-    """The entry recording that ``recipient`` has the event: its categories, never its data."""
+    """The entry recording that ``recipient`` has the event: its categories, never its data.
+
+    Only the delivery itself writes it (a push accepted, a pull inbox stored),
+    so the log never says delivered of a copy that did not arrive. A compelled
+    copy is ``delivered`` too, naming the override it went under; the decision
+    to disclose it is the router's ``override`` entry. Legal orders and their
+    refusals are notices: the issuer's and the holder's own legal steps, which
+    consent does not govern.
+    """
     override = event.extensions.get("overrideid")
-    notice = event.source == hub_id or event.type.startswith("consent.")
+    notice = (
+        event.source == hub_id
+        or event.type.startswith("consent.")
+        or event.type.startswith("legal.")
+    )
     return EntryDraft(
-        action=AuditAction.OVERRIDE if override is not None else AuditAction.DELIVERED,
+        action=AuditAction.DELIVERED,
         actor=hub_id,
         at=at,
         event_id=event.id,

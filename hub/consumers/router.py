@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 
 from hub.audit import AuditAction, AuditRecorder, EntryDraft
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
+from hub.config import DisclosureSettings
 from hub.consent import ConsentRecord, redact
 from hub.consumers.auditing import decision_entries
 from hub.consumers.journal import journal_copy
@@ -40,6 +41,7 @@ from hub.consumers.routing import (
     AgencyView,
     Decision,
     Delivery,
+    LegalOrder,
     ReferralState,
     decide,
 )
@@ -49,7 +51,9 @@ from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping, is_
 from hub.contracts.events import (
     ConsentWithdrawnV1,
     DisclosureCompelledV1,
+    DisclosureCompelledV2,
     EventPayload,
+    LegalOrderIssuedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
 )
@@ -106,10 +110,16 @@ class IngressRouter:
         hub_id: str,
         audit: AuditRecorder | None = None,
         journal: bool = False,
+        disclosure: DisclosureSettings | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """``journal`` keeps every copy in the store too, for a broker that keeps nothing."""
+        """``journal`` keeps every copy in the store too, for a broker that keeps nothing.
+
+        ``disclosure`` says who may issue legal orders and receive compelled
+        disclosures (the defaults when absent).
+        """
         self._journal = journal
+        self._disclosure = disclosure or DisclosureSettings()
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._store = store
         self._registry = registry
@@ -133,6 +143,7 @@ class IngressRouter:
         plan = _Plan(now)
         overlay: dict[str, ReferralState | None] = {}
         requests: dict[str, tuple[CloudEvent, EventPayload]] = {}
+        orders: dict[str, LegalOrder] = {}
         seen: set[EventKey] = set()
         parsed: list[tuple[CloudEvent, EventPayload]] = []
         copies: list[tuple[str, CloudEvent]] = []
@@ -164,8 +175,12 @@ class IngressRouter:
                 if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
                     requests[event.subject] = (event, payload)
                 original = None
-                if isinstance(payload, DisclosureCompelledV1):
+                if isinstance(payload, DisclosureCompelledV1 | DisclosureCompelledV2):
                     original = requests.get(event.subject) or self._request(conn, event.subject)
+                order = None
+                order_id = getattr(payload, "order_id", None)
+                if isinstance(order_id, str):
+                    order = orders.get(order_id) or self._order(conn, event.subject, order_id)
                 decision = decide(
                     event,
                     payload,
@@ -176,7 +191,11 @@ class IngressRouter:
                     cast=self._registry.cast,
                     now=now,
                     original=original,
+                    order=order,
+                    disclosure=self._disclosure,
                 )
+                if isinstance(payload, LegalOrderIssuedV1) and decision.refusal is None:
+                    orders[event.id] = (event, payload)
                 if isinstance(payload, ConsentWithdrawnV1):
                     decision = self._withdrawal_notices(conn, event, payload)
                 overlay[event.subject] = _after(previous, decision)
@@ -221,6 +240,25 @@ class IngressRouter:
                 return event, self._registry.parse(event)
             except ContractError:
                 return None
+        return None
+
+    def _order(self, conn: Connection, referral_id: str, order_id: str) -> LegalOrder | None:
+        """The legal order ``order_id`` of the referral, if it was accepted and carried."""
+        for entry in referrals.timeline(conn, referral_id):
+            if entry.event_id != order_id or entry.event_type != "legal.order-issued":
+                continue
+            if entry.detail.get("refused") is not None:
+                return None
+            row = outbox.get(conn, entry.actor, entry.event_id)
+            envelope = unseal(conn, row.envelope) if row is not None else None
+            if envelope is None:
+                return None
+            try:
+                event = envelope_from_mapping(envelope)
+                payload = self._registry.parse(event)
+            except ContractError:
+                return None
+            return (event, payload) if isinstance(payload, LegalOrderIssuedV1) else None
         return None
 
     def _consent(

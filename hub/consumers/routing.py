@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hub.config import DisclosureSettings
 from hub.consent import ConsentRecord, Recipient, may_refer_under, permit, redact
 from hub.contracts import (
     AgencyKind,
@@ -28,21 +29,26 @@ from hub.contracts.events import (
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     DisclosureCompelledV1,
+    DisclosureCompelledV2,
     EventPayload,
     FailureReason,
+    LegalOrderDeclinedV1,
+    LegalOrderIssuedV1,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
     ReferralStatusChangedV1,
 )
+from hub.contracts.status import Party, check_mover
 from hub.contracts.vocabulary import ServiceCode, service
-from hub.errors import IllegalTransition
+from hub.errors import AccessDenied, IllegalTransition
 
 __all__ = [
     "AgencyView",
     "Blocked",
     "Decision",
     "Delivery",
+    "LegalOrder",
     "ReferralState",
     "decide",
     "notice_id",
@@ -114,6 +120,9 @@ class Decision:
 #: Casts an event to another version of its contract (the registry's ``cast``).
 Caster = Callable[[CloudEvent, int], CloudEvent]
 
+#: A legal order issued for a referral, as accepted: its envelope and payload.
+LegalOrder = tuple[CloudEvent, LegalOrderIssuedV1]
+
 
 def notice_id(event_id: str, *parts: str) -> str:
     """A stable id for a notice the hub derives from an event, so a retry repeats it."""
@@ -131,9 +140,27 @@ def decide(
     cast: Caster,
     now: datetime,
     original: tuple[CloudEvent, EventPayload] | None = None,
+    order: LegalOrder | None = None,
+    disclosure: DisclosureSettings | None = None,
 ) -> Decision:
-    """Decide one event; ``original`` is the referral's own request, for overrides."""
-    context = _Context(event, payload, referral, consent, agencies, hub_id, cast, now)
+    """Decide one event.
+
+    ``original`` is the referral's own request, for a compelled disclosure;
+    ``order`` the legal order a disclosure or a refusal answers (None when the
+    referral has no accepted order of that id); ``disclosure`` who may issue
+    orders and receive compelled disclosures (the defaults when absent).
+    """
+    context = _Context(
+        event,
+        payload,
+        referral,
+        consent,
+        agencies,
+        hub_id,
+        cast,
+        now,
+        disclosure or DisclosureSettings(),
+    )
     match payload:
         case ReferralRequestedV1() | ReferralRequestedV2():
             return context.requested(payload)
@@ -141,8 +168,12 @@ def decide(
             return context.status_changed(payload)
         case ReferralOutcomeReportedV1():
             return context.outcome_reported()
-        case DisclosureCompelledV1():
-            return context.compelled(payload, original)
+        case DisclosureCompelledV1() | DisclosureCompelledV2():
+            return context.compelled(payload, original, order)
+        case LegalOrderIssuedV1():
+            return context.order_issued(payload)
+        case LegalOrderDeclinedV1():
+            return context.order_declined(payload, order)
         case ConsentGrantedV1() | ConsentWithdrawnV1():
             # The consent registry is updated when the event is accepted; routing
             # of withdrawal notices is decided by the consent handler.
@@ -163,6 +194,7 @@ class _Context:
     hub_id: str
     cast: Caster
     now: datetime
+    disclosure: DisclosureSettings
 
     def requested(self, payload: ReferralRequestedV1 | ReferralRequestedV2) -> Decision:
         if self.referral is not None:
@@ -201,6 +233,13 @@ class _Context:
         if state is None or other is None:
             return self._unknown_referral()
         try:
+            check_mover(
+                Party.RECEIVER if self.event.source == state.to_agency else Party.REFERRER,
+                payload.status,
+            )
+        except AccessDenied as exc:
+            return self.refuse(FailureReason.NOT_A_PARTY, str(exc))
+        try:
             check_transition(state.status, payload.status)
         except IllegalTransition as exc:
             return self.refuse(FailureReason.ILLEGAL_TRANSITION, str(exc))
@@ -226,26 +265,64 @@ class _Context:
         )
 
     def compelled(
-        self, payload: DisclosureCompelledV1, original: tuple[CloudEvent, EventPayload] | None
+        self,
+        payload: DisclosureCompelledV1 | DisclosureCompelledV2,
+        original: tuple[CloudEvent, EventPayload] | None,
+        order: LegalOrder | None,
     ) -> Decision:
         """Deliver without consent where the law requires it, and say so to everyone concerned.
 
-        The recipient gets the referral limited to the categories the law names, and
-        the override itself (its legal basis); the agency that recorded her consent
-        gets the override too, as its cue to inform her.
+        Only the holder of the data, the referrer whose request put it into the
+        hub, may disclose it so; the recipient must be of a kind allowed to
+        receive compelled disclosures. The recipient gets the request limited to
+        the categories the law (and the order it answers, if any) names, as an
+        event of its own id, and the override itself (its legal basis); the agency
+        that recorded her consent gets the override too, as its cue to inform her.
         """
         state = self.referral
         if state is None or original is None or self._other_party(state) is None:
             return self._unknown_referral()
+        if self.event.source != state.from_agency:
+            return self.refuse(
+                FailureReason.NOT_A_PARTY,
+                f"only the referrer of {state.referral_id}, which holds its data, may disclose "
+                "it without consent",
+            )
         recipient = self.agencies.get(payload.recipient)
         if recipient is None:
             return self.refuse(
                 FailureReason.UNKNOWN_AGENCY, f"no agency {payload.recipient!r} is configured"
             )
+        if recipient.kind not in self.disclosure.compelled_recipient_kinds:
+            return self.refuse(
+                FailureReason.INVALID_EVENT,
+                f"an agency of kind {recipient.kind.value} may not receive compelled disclosures",
+            )
+        allowed = frozenset(payload.categories)
+        order_id = payload.order_id if isinstance(payload, DisclosureCompelledV2) else None
+        if order_id is not None:
+            if order is None or order[0].id != order_id:
+                return self.refuse(
+                    FailureReason.INVALID_EVENT,
+                    f"no legal order {order_id} was issued for {state.referral_id}",
+                )
+            order_event, issued = order
+            if payload.recipient != (issued.disclose_to or order_event.source):
+                return self.refuse(
+                    FailureReason.INVALID_EVENT,
+                    f"legal order {order_id} names another recipient than {payload.recipient}",
+                )
+            allowed &= frozenset(issued.categories)
         request_event, request = original
-        redaction = redact(request, frozenset(payload.categories))
+        # The holder's own request bounds what goes: a category it never sent
+        # cannot be disclosed, whatever the law names.
+        redaction = redact(request, allowed)
         disclosed = request_event.with_data(
-            redaction.data, consentid=state.consent_id, overrideid=self.event.id
+            redaction.data,
+            id=notice_id(self.event.id, "disclosed", recipient.agency_id),
+            time=self.now,
+            consentid=state.consent_id,
+            overrideid=self.event.id,
         )
         override_copy = self.event.with_data(
             self.event.data, consentid=state.consent_id, overrideid=self.event.id
@@ -260,12 +337,88 @@ class _Context:
                 withheld_fields=redaction.withheld_fields,
                 override=True,
             ),
-            Delivery(recipient.agency_id, override_copy, state.consent_id, override=True),
+            Delivery(
+                recipient.agency_id,
+                self._for_reader(override_copy, recipient),
+                state.consent_id,
+                override=True,
+            ),
         ]
         recorder = self.consent.recorded_by if self.consent is not None else state.from_agency
         if recorder != recipient.agency_id and recorder in self.agencies:
-            deliveries.append(Delivery(recorder, override_copy, state.consent_id, override=True))
+            deliveries.append(
+                Delivery(
+                    recorder,
+                    self._for_reader(override_copy, self.agencies[recorder]),
+                    state.consent_id,
+                    override=True,
+                )
+            )
         return Decision(deliveries=tuple(deliveries))
+
+    def order_issued(self, payload: LegalOrderIssuedV1) -> Decision:
+        """Carry a legal order to the holder of the referral's data, and to no one else.
+
+        The hub answers nothing itself: the holder decides, with its own
+        compelled disclosure citing the order or a ``legal.order-declined``.
+        """
+        state = self.referral
+        if state is None:
+            return self.refuse(
+                FailureReason.UNKNOWN_REFERRAL, f"no referral {payload.referral_id} is known"
+            )
+        issuer = self.agencies.get(self.event.source)
+        if issuer is None or issuer.kind not in self.disclosure.order_issuer_kinds:
+            kind = issuer.kind.value if issuer is not None else "unknown"
+            return self.refuse(
+                FailureReason.INVALID_EVENT,
+                f"an agency of kind {kind} may not issue legal orders",
+            )
+        if self.event.source == state.from_agency:
+            return self.refuse(
+                FailureReason.INVALID_EVENT,
+                "the holder of a referral's data needs no order to disclose it",
+            )
+        target = self.agencies.get(payload.disclose_to or self.event.source)
+        if target is None or target.kind not in self.disclosure.compelled_recipient_kinds:
+            return self.refuse(
+                FailureReason.INVALID_EVENT,
+                f"{payload.disclose_to} may not receive compelled disclosures",
+            )
+        return self._to_party(state.from_agency)
+
+    def order_declined(self, payload: LegalOrderDeclinedV1, order: LegalOrder | None) -> Decision:
+        """The holder's refusal of an order reaches the order's issuer."""
+        state = self.referral
+        if state is None:
+            return self.refuse(
+                FailureReason.UNKNOWN_REFERRAL, f"no referral {payload.referral_id} is known"
+            )
+        if self.event.source != state.from_agency:
+            return self.refuse(
+                FailureReason.NOT_A_PARTY,
+                f"only the referrer of {state.referral_id}, which holds its data, answers "
+                "legal orders for it",
+            )
+        if order is None or order[0].id != payload.order_id:
+            return self.refuse(
+                FailureReason.INVALID_EVENT,
+                f"no legal order {payload.order_id} was issued for {state.referral_id}",
+            )
+        return self._to_party(order[0].source)
+
+    def _to_party(self, recipient_id: str) -> Decision:
+        """The event as sent, to one agency, outside consent: a legal step, not her data."""
+        agency = self.agencies.get(recipient_id)
+        if agency is None:
+            detail = f"no agency {recipient_id!r} is configured"
+            return Decision(
+                blocked=(Blocked(recipient_id, FailureReason.UNKNOWN_AGENCY, detail),),
+                notices=(self._blocked_notice(recipient_id, FailureReason.UNKNOWN_AGENCY, detail),),
+            )
+        # No consent id: withdrawing her consent does not cancel a legal step.
+        copy = self._for_reader(self.event.with_data(self.event.data, consentid=None), agency)
+        return Decision(notices=(Delivery(recipient_id, copy, None),))
 
     def refuse(self, reason: FailureReason, detail: str) -> Decision:
         """Nothing changes; the sender hears why, when it is an agency we know."""

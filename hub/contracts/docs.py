@@ -28,7 +28,7 @@ from hub.contracts.envelope import (
     to_kafka,
 )
 from hub.contracts.registry import Contract, ContractRegistry
-from hub.contracts.status import TERMINAL, TRANSITIONS, ReferralStatus
+from hub.contracts.status import MOVED_BY, TERMINAL, TRANSITIONS, ReferralStatus
 
 __all__ = [
     "ASYNCAPI_FILE",
@@ -355,7 +355,17 @@ def _transitions_section() -> list[str]:
             targets = sorted(TRANSITIONS[status], key=order.index)
             lines.append(f"| `{status}` | {_code_list(targets)} |")
     terminal = [status for status in order if status in TERMINAL]
-    lines += ["", f"Terminal: {_code_list(terminal)}."]
+    lines += [
+        "",
+        f"Terminal: {_code_list(terminal)}.",
+        "",
+        "Who may make each move; the hub refuses any other party's with 403:",
+        "",
+        "| Move to | Made by |",
+        "|---|---|",
+    ]
+    movers = [status for status in order if status in MOVED_BY]
+    lines += [f"| `{status}` | {MOVED_BY[status].value} |" for status in movers]
     return lines
 
 

@@ -24,7 +24,10 @@ from hub.contracts.events import (
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     DisclosureCompelledV1,
+    DisclosureCompelledV2,
     EventPayload,
+    LegalOrderDeclinedV1,
+    LegalOrderIssuedV1,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
@@ -205,6 +208,15 @@ def _consent_granted_v2_to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _disclosure_compelled_v1_to_v2(data: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(data)
+
+
+def _disclosure_compelled_v2_to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    # A v1 reader knows no orders: the order stays named in ``legal_reference``.
+    return {key: value for key, value in data.items() if key != "order_id"}
+
+
 _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] = (
     (
         ReferralRequestedV1,
@@ -255,9 +267,30 @@ _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] =
     ),
     (
         DisclosureCompelledV1,
-        "A party discloses a referral without her consent because the law requires it; the hub "
-        "delivers, records the override and asks the agency that recorded her consent to inform "
-        "her.",
+        "The agency holding a referral's data (its referrer) discloses it without her consent "
+        "because the law requires it; the hub delivers, records the override and asks the agency "
+        "that recorded her consent to inform her.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        DisclosureCompelledV2,
+        "As v1; the disclosure may answer a legal order, which then bounds its recipient and "
+        "categories.",
+        CompatibilityMode.BACKWARD,
+        "Adds `order_id`: the `legal.order-issued` event the disclosure answers. Up-cast from v1 "
+        "leaves it absent; down-cast to v1 drops it.",
+    ),
+    (
+        LegalOrderIssuedV1,
+        "A court or prosecution orders the agency that referred her to disclose named data "
+        "categories; the hub carries it to that agency only and never answers for it.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        LegalOrderDeclinedV1,
+        "The agency holding the data declines a legal order and says why; the issuer hears it.",
         CompatibilityMode.BACKWARD,
         "",
     ),
@@ -281,6 +314,9 @@ def build_registry() -> ContractRegistry:
     )
     registry.register_casters(
         "consent.granted", 1, _consent_granted_v1_to_v2, _consent_granted_v2_to_v1
+    )
+    registry.register_casters(
+        "disclosure.compelled", 1, _disclosure_compelled_v1_to_v2, _disclosure_compelled_v2_to_v1
     )
     return registry
 

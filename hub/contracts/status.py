@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from hub.errors import IllegalTransition
+from hub.errors import AccessDenied, IllegalTransition
 
-__all__ = ["TERMINAL", "TRANSITIONS", "ReferralStatus", "check_transition"]
+__all__ = [
+    "MOVED_BY",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Party",
+    "ReferralStatus",
+    "check_mover",
+    "check_transition",
+]
 
 
 class ReferralStatus(StrEnum):
@@ -40,6 +48,31 @@ TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
 TERMINAL: frozenset[ReferralStatus] = frozenset(set(ReferralStatus) - set(TRANSITIONS))
 
 
+class Party(StrEnum):
+    """A party to a referral, as the status table names who may move it."""
+
+    REFERRER = "referrer"
+    RECEIVER = "receiving agency"
+    EITHER = "either party"
+
+
+#: Who may move a referral into each status. The receiving agency does the work,
+#: so it receives, accepts, declines, starts, completes or fails it; the referrer
+#: made the request, so only it withdraws it; either may put it on hold (she may
+#: ask the referrer to wait as much as the receiving agency may have to), and a
+#: note travels on whichever move its sender may make.
+MOVED_BY: dict[ReferralStatus, Party] = {
+    _S.RECEIVED: Party.RECEIVER,
+    _S.ACCEPTED: Party.RECEIVER,
+    _S.REJECTED: Party.RECEIVER,
+    _S.IN_PROGRESS: Party.RECEIVER,
+    _S.COMPLETED: Party.RECEIVER,
+    _S.FAILED: Party.RECEIVER,
+    _S.CANCELLED: Party.REFERRER,
+    _S.ON_HOLD: Party.EITHER,
+}
+
+
 def check_transition(current: ReferralStatus | None, requested: ReferralStatus) -> None:
     """Refuse a move the table does not allow; a new referral can only be ``requested``."""
     if current is None:
@@ -48,3 +81,11 @@ def check_transition(current: ReferralStatus | None, requested: ReferralStatus) 
         raise IllegalTransition(None, requested.value)
     if requested not in TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(current.value, requested.value)
+
+
+def check_mover(party: Party, requested: ReferralStatus) -> None:
+    """Refuse a move ``party`` may not make; only a new request makes ``requested``."""
+    allowed = MOVED_BY.get(requested)
+    if allowed is None or (allowed is not Party.EITHER and allowed is not party):
+        who = allowed.value if allowed is not None else "no party"
+        raise AccessDenied(f"only the {who} may move a referral to {requested.value}")

@@ -94,7 +94,6 @@ class Simulator:
     #: Hospitals submit through the FHIR adapter, in their system's FHIR version.
     fhir_versions: dict[str, str] = field(default_factory=dict)
     pseudonym_key: bytes = b""
-    request_ids: dict[str, str] = field(default_factory=dict)
 
     # -- submitting ---------------------------------------------------------
 
@@ -144,9 +143,10 @@ class Simulator:
         if isinstance(payload, ConsentGrantedV1):
             return
         if isinstance(payload, DisclosureCompelledV1):
-            request_id = self.request_ids[event.subject]
             self.overrides[event.id] = frozenset(payload.categories)
-            self.expected.add((payload.recipient, request_id))
+            # The compelled copy of the request is an event of its own.
+            copy_id = notice_id(event.id, "disclosed", payload.recipient)
+            self.expected.add((payload.recipient, copy_id))
             self.expected.add((payload.recipient, event.id))
             recorder = self.referrals[event.subject].story.hospital
             if recorder != payload.recipient:
@@ -161,7 +161,6 @@ class Simulator:
             return
         referral = self.referrals[event.subject]
         if isinstance(payload, ReferralRequestedV2):
-            self.request_ids[event.subject] = event.id
             recipient = payload.to_agency
         elif event.source == referral.to_agency:
             recipient = referral.from_agency

@@ -263,6 +263,7 @@ def _subscribers(
         hub_id=settings.hub_id,
         audit=services.audit,
         journal=settings.embedded_broker,
+        disclosure=settings.disclosure,
     )
     session_ms = settings.session_timeout_ms
 

@@ -27,10 +27,16 @@ from hub.contracts.events import (
     ConsentGrantedV1,
     ConsentWithdrawnV1,
     DeliveryFailedV1,
+    DisclosureCompelledV1,
+    DisclosureCompelledV2,
     EventPayload,
+    LegalOrderDeclinedV1,
+    ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralStatusChangedV1,
 )
+from hub.contracts.status import Party, check_mover
 from hub.errors import (
     AccessDenied,
     Conflict,
@@ -41,8 +47,9 @@ from hub.errors import (
 )
 from hub.services.envelopes import event_key, namespace_of
 from hub.services.vault import seal_many, subject_for, unseal
-from hub.store import EventKey, Store, consents, outbox, referral_subjects
+from hub.store import EventKey, Store, consents, outbox, referral_subjects, referrals
 from hub.store.consents import ConsentRow
+from hub.store.referral_subjects import Parties
 
 __all__ = [
     "Acceptance",
@@ -272,6 +279,7 @@ def _accept_new(
             item.change = _consent_change(conn, item.submission, now)
         except HubError as exc:
             item.refusal = exc
+    _authorise(conn, [item for item in new if item.refusal is None])
     sealed = _seal(conn, [item for item in new if item.refusal is None], now)
     accepted = [item for item, _ in sealed]
     _write_state(conn, accepted, now)
@@ -298,13 +306,89 @@ def _seal(
 def _write_state(conn: Connection, accepted: Sequence[_New], now: datetime) -> None:
     """Record the consent each accepted event changes and the subject each referral is about."""
     links: list[tuple[str, str]] = []
+    parties: dict[str, Parties] = {}
     for item in accepted:
         event, payload = item.submission.event, item.submission.payload
         if item.change is not None:
             consents.record_consent(conn, item.change, event_id=event.id, at=now)
         if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
             links.append((payload.referral_id, payload.subject_id))
-    referral_subjects.link_many(conn, links, now)
+            parties[payload.referral_id] = Parties(payload.from_agency, payload.to_agency)
+    referral_subjects.link_many(conn, links, now, parties)
+
+
+def _authorise(conn: Connection, items: Sequence[_New]) -> None:
+    """Refuse each event its sender may not send about its referral, as 403 with the rule.
+
+    A referral no one requested is refused the same way as one the sender has
+    no part in, so the answer tells a stranger nothing of which referrals exist.
+    One accepted before its parties were recorded, and not yet projected, is
+    left to the router, which applies the same rules and tells the sender.
+    """
+    concerned = [item for item in items if _party_rule(item.submission.payload)]
+    if not concerned:
+        return
+    subjects = [item.submission.event.subject for item in concerned]
+    known = referral_subjects.parties_of(conn, subjects)
+    unsure = [subject for subject in subjects if known.get(subject) is None]
+    for referral_id, row in referrals.get_referrals(conn, unsure).items():
+        known[referral_id] = Parties(row.from_agency, row.to_agency)
+    for item in concerned:
+        payload, subject = item.submission.payload, item.submission.event.subject
+        try:
+            if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
+                if payload.from_agency != item.submission.sender:
+                    raise AccessDenied("from_agency must be the agency sending the referral")
+            elif subject not in known:
+                _check_party(item.submission, None)
+            elif (parties := known[subject]) is not None:
+                _check_party(item.submission, parties)
+        except AccessDenied as exc:
+            item.refusal = exc
+
+
+def _party_rule(payload: EventPayload) -> bool:
+    """Whether who may send the event depends on the sender's part in its referral."""
+    return isinstance(
+        payload,
+        ReferralRequestedV1
+        | ReferralRequestedV2
+        | ReferralStatusChangedV1
+        | ReferralOutcomeReportedV1
+        | DisclosureCompelledV1
+        | DisclosureCompelledV2
+        | LegalOrderDeclinedV1,
+    )
+
+
+def _check_party(submission: Submission, parties: Parties | None) -> None:
+    """The rules of :mod:`hub.contracts.status` and of disclosure without consent.
+
+    ``parties`` None is a referral no one requested: no sender is a party to it.
+    """
+    payload, sender = submission.payload, submission.sender
+    referral = submission.event.subject
+    if isinstance(payload, DisclosureCompelledV1 | DisclosureCompelledV2 | LegalOrderDeclinedV1):
+        # Only the data's holder may disclose it without consent: the agency that
+        # put it into the hub, the referrer. Anyone else needs a legal order to it.
+        if parties is None or sender != parties.referrer:
+            raise AccessDenied(
+                f"only the referrer of {referral}, which holds its data, may disclose it "
+                "without consent or answer a legal order for it"
+            )
+        return
+    if parties is not None and sender == parties.receiver:
+        party = Party.RECEIVER
+    elif parties is not None and sender == parties.referrer:
+        party = Party.REFERRER
+    else:
+        raise AccessDenied(f"{sender} is not a party to referral {referral}")
+    if isinstance(payload, ReferralOutcomeReportedV1):
+        if party is not Party.RECEIVER:
+            raise AccessDenied("only the receiving agency reports a referral's outcome")
+        return
+    if isinstance(payload, ReferralStatusChangedV1):
+        check_mover(party, payload.status)
 
 
 def _queue(conn: Connection, sealed: Sequence[tuple[_New, dict[str, Any]]], now: datetime) -> None:

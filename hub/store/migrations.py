@@ -480,6 +480,22 @@ def _v6_event_ids_per_source(conn: Connection) -> None:
             conn.execute(text(statement))
 
 
+def _v7_referral_parties(conn: Connection) -> None:
+    # Intake decides who may move or disclose a referral before the router has
+    # projected it, so the parties are known from the moment it is accepted.
+    for column in ("from_agency", "to_agency"):
+        conn.execute(text(f"ALTER TABLE referral_subjects ADD COLUMN {column} TEXT"))
+    conn.execute(
+        text(
+            "UPDATE referral_subjects SET"
+            " from_agency = (SELECT r.from_agency FROM referrals r"
+            " WHERE r.referral_id = referral_subjects.referral_id),"
+            " to_agency = (SELECT r.to_agency FROM referrals r"
+            " WHERE r.referral_id = referral_subjects.referral_id)"
+        )
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the initial tables", _v1_create_tables),
     Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
@@ -487,6 +503,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "know each referral's subject, to encrypt its payloads", _v4_referral_subjects),
     Migration(5, "remember how far each audit chain was streamed", _v5_audit_stream_heads),
     Migration(6, "key events by their source and id", _v6_event_ids_per_source),
+    Migration(7, "know each referral's parties when it is accepted", _v7_referral_parties),
 )
 
 

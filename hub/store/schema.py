@@ -285,6 +285,9 @@ referral_subjects = Table(
     Column("referral_id", Text, nullable=False),
     Column("subject_id", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Null only for a referral accepted before the parties were recorded.
+    Column("from_agency", Text, nullable=True),
+    Column("to_agency", Text, nullable=True),
     PrimaryKeyConstraint("referral_id", name="pk_referral_subjects"),
     Index("ix_referral_subjects_subject_id", "subject_id"),
 )

@@ -17,9 +17,11 @@ from tests.consumers.test_routing import (
     COURT,
     HOSPITAL,
     HUB_ID,
+    NGO,
     NOW,
     POLICE,
     REGISTRY,
+    SHELTER,
     record,
     referral_to_court,
     state_of,
@@ -77,7 +79,7 @@ def test_the_recipient_gets_the_referral_limited_to_what_the_law_names() -> None
 def test_the_recording_agency_is_told_so_it_can_inform_her() -> None:
     """The override itself reaches the recipient and the agency that recorded her consent."""
     request, consent = referral_to_court()
-    override = override_event(COURT.agency_id, request.subject, POLICE.agency_id)
+    override = override_event(HOSPITAL.agency_id, request.subject, POLICE.agency_id)
 
     decision = compel(override, request)
 
@@ -106,3 +108,32 @@ def test_only_a_party_may_compel_a_disclosure() -> None:
     assert decision.deliveries == ()
     assert decision.refusal is not None
     assert decision.refusal[0] is FailureReason.UNKNOWN_REFERRAL
+
+
+def test_a_compelled_disclosure_goes_only_to_a_kind_allowed_to_receive_it() -> None:
+    """The holder compelling a disclosure to a shelter or an NGO is refused; nothing goes."""
+    request, _ = referral_to_court()
+    for recipient in (SHELTER, NGO):
+        override = override_event(HOSPITAL.agency_id, request.subject, recipient.agency_id)
+
+        decision = compel(override, request)
+
+        assert decision.deliveries == ()
+        assert decision.refusal is not None
+        assert decision.refusal[0] is FailureReason.INVALID_EVENT
+        assert recipient.kind.value in decision.refusal[1]
+
+
+def test_a_party_that_did_not_send_the_data_cannot_disclose_any_of_it() -> None:
+    """The court compelling the hospital's referral to the police sends the police nothing."""
+    request, _ = referral_to_court()
+    payload = REGISTRY.parse(override_event(COURT.agency_id, request.subject, POLICE.agency_id))
+    everything = new_event(
+        payload.model_copy(update={"categories": tuple(DataCategory)}), source=COURT.agency_id
+    )
+
+    decision = compel(everything, request)
+
+    assert decision.deliveries == ()
+    assert decision.refusal is not None
+    assert decision.refusal[0] is FailureReason.NOT_A_PARTY

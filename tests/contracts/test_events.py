@@ -52,6 +52,8 @@ CATEGORISED: dict[str, dict[str, str]] = {
     "consent.granted": {},
     "consent.withdrawn": {"reason": "narrative"},
     "disclosure.compelled": {},
+    "legal.order-issued": {"order_reference": "legal", "grounds": "legal"},
+    "legal.order-declined": {"explanation": "legal"},
     "delivery.failed": {},
 }
 

@@ -112,6 +112,8 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
             "consent.withdrawn",
             "delivery.failed",
             "disclosure.compelled",
+            "legal.order-declined",
+            "legal.order-issued",
             "referral.outcome-reported",
             "referral.requested",
             "referral.status-changed",
@@ -119,7 +121,12 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
     )
     assert registry.versions(REQUESTED) == [1, 2]
     assert registry.versions("consent.granted") == [1, 2]
-    for event_type in set(registry.types()) - {REQUESTED, "consent.granted"}:
+    assert registry.versions("disclosure.compelled") == [1, 2]
+    for event_type in set(registry.types()) - {
+        REQUESTED,
+        "consent.granted",
+        "disclosure.compelled",
+    }:
         assert registry.versions(event_type) == [1]
 
 

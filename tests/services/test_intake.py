@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -284,10 +284,15 @@ def test_a_store_error_for_one_event_refuses_that_event_only(
     first, faulty, last = a_referral(), a_referral(), a_referral()
     link_many = referral_subjects.link_many
 
-    def failing_link(conn: Connection, links: Sequence[tuple[str, str]], at: datetime) -> set[str]:
+    def failing_link(
+        conn: Connection,
+        links: Sequence[tuple[str, str]],
+        at: datetime,
+        parties: Mapping[str, referral_subjects.Parties] | None = None,
+    ) -> set[str]:
         if any(referral_id == faulty.subject for referral_id, _ in links):
             raise StoreError("the database refused the row")
-        return link_many(conn, links, at)
+        return link_many(conn, links, at, parties)
 
     monkeypatch.setattr(referral_subjects, "link_many", failing_link)
 

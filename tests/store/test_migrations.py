@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 
 from hub.errors import StoreError
-from hub.store import MIGRATIONS, create_store_engine, current_version, migrate
+from hub.store import MIGRATIONS, create_store_engine, current_version, migrate, referral_subjects
 from hub.store.schema import metadata, schema_migrations
+
+NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -126,3 +128,40 @@ def test_database_newer_than_code_is_refused(engine: Engine) -> None:
     with pytest.raises(StoreError) as caught:
         migrate(engine)
     assert caught.value.retriable is False
+
+
+def test_referral_parties_are_filled_in_from_the_projection(engine: Engine) -> None:
+    """A referral linked before its parties were recorded gets them from its projection."""
+    with engine.begin() as conn:
+        schema_migrations.create(conn)
+        for step in MIGRATIONS[:5]:
+            step.upgrade(conn)
+            conn.execute(
+                schema_migrations.insert().values(
+                    version=step.version, description=step.description, applied_at=NOW
+                )
+            )
+        conn.execute(
+            text(
+                "INSERT INTO referrals (referral_id, from_agency, to_agency, subject_id,"
+                " consent_id, service, priority, status, created_at, updated_at, version)"
+                " VALUES ('r1', 'hospital', 'court', 's1', 'c1', 'svc', 'routine', 'requested',"
+                " :at, :at, 1)"
+            ),
+            {"at": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO referral_subjects (referral_id, subject_id, created_at)"
+                " VALUES ('r1', 's1', :at), ('r2', 's2', :at)"
+            ),
+            {"at": NOW.replace(tzinfo=None)},
+        )
+
+    assert migrate(engine) == [m.version for m in MIGRATIONS[5:]]
+
+    with engine.connect() as conn:
+        assert referral_subjects.parties_of(conn, ["r1", "r2", "r3"]) == {
+            "r1": referral_subjects.Parties("hospital", "court"),
+            "r2": None,
+        }

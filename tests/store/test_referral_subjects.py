@@ -27,3 +27,11 @@ def test_link_many_names_each_referral_once(conn: Connection, now: datetime) -> 
     }
     assert referral_subjects.subjects_of(conn, ["r1", "r2"]) == {"r1": "s1", "r2": "s2"}
     assert referral_subjects.link_many(conn, [], now) == set()
+
+
+def test_a_referral_is_linked_with_its_parties(conn: Connection, now: datetime) -> None:
+    """Parties given when a referral is linked are found again; a bare link has none."""
+    parties = referral_subjects.Parties("hospital", "court")
+    referral_subjects.link_many(conn, [("r1", "s1"), ("r2", "s2")], now, {"r1": parties})
+
+    assert referral_subjects.parties_of(conn, ["r1", "r2", "nope"]) == {"r1": parties, "r2": None}

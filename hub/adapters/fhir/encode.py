@@ -10,7 +10,9 @@
 - ``consent.granted`` / ``consent.withdrawn``: a conditional PUT of the Consent;
 - ``delivery.failed``: a Communication about the referral, for the referrer;
 - ``disclosure.compelled``: a Communication stating the legal basis, for the
-  recipient and for the agency that must inform the survivor.
+  recipient and for the agency that must inform the survivor;
+- ``legal.order-issued`` / ``legal.order-declined``: a Communication about the
+  referral, for the holder of its data and for the order's issuer.
 
 Every Bundle names the event in ``Bundle.identifier`` (``urn:referral-hub:event``)
 so the receiver can de-duplicate, tags its canonical type in ``Bundle.meta.tag``,
@@ -57,6 +59,9 @@ from hub.contracts.events import (
     ConsentWithdrawnV1,
     DeliveryFailedV1,
     DisclosureCompelledV1,
+    DisclosureCompelledV2,
+    LegalOrderDeclinedV1,
+    LegalOrderIssuedV1,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
@@ -79,6 +84,8 @@ ENCODED_TYPES = frozenset(
         "consent.withdrawn",
         "delivery.failed",
         "disclosure.compelled",
+        "legal.order-issued",
+        "legal.order-declined",
     }
 )
 
@@ -123,8 +130,10 @@ def encode_event(
             _withdrawn(payload, entries, r5=r5)
         case DeliveryFailedV1():
             _delivery_failed(payload, event, entries, r5=r5)
-        case DisclosureCompelledV1():
+        case DisclosureCompelledV1() | DisclosureCompelledV2():
             _disclosure_compelled(payload, event, entries, r5=r5)
+        case LegalOrderIssuedV1() | LegalOrderDeclinedV1():
+            _legal_step(payload, event, entries, r5=r5)
         case _:
             raise AdapterError(f"{event.type} has no FHIR form")
     bundle: JSON = {
@@ -321,7 +330,11 @@ def _delivery_failed(
 
 
 def _disclosure_compelled(
-    payload: DisclosureCompelledV1, event: CloudEvent, entries: Entries, *, r5: bool
+    payload: DisclosureCompelledV1 | DisclosureCompelledV2,
+    event: CloudEvent,
+    entries: Entries,
+    *,
+    r5: bool,
 ) -> None:
     categories = ", ".join(category.value for category in payload.categories) or "none"
     text = (
@@ -335,6 +348,43 @@ def _disclosure_compelled(
         "identifier": [{"system": EVENT_SYSTEM, "value": event.id}],
         "status": "completed",
         "category": [{"coding": [{"system": NOTICE_SYSTEM, "code": "disclosure-compelled"}]}],
+        "about": [referral_focus(payload.referral_id)],
+        "sent": format_instant(event.time),
+    }
+    if r5:
+        message["payload"] = [{"contentCodeableConcept": {"text": text}}]
+    else:
+        message["payload"] = [{"contentString": text}]
+    entries.create(message, EVENT_SYSTEM, event.id)
+
+
+def _legal_step(
+    payload: LegalOrderIssuedV1 | LegalOrderDeclinedV1,
+    event: CloudEvent,
+    entries: Entries,
+    *,
+    r5: bool,
+) -> None:
+    """A legal order, or its refusal, as a Communication about the referral."""
+    if isinstance(payload, LegalOrderIssuedV1):
+        categories = ", ".join(category.value for category in payload.categories)
+        text = (
+            f"Legal order {event.id} from {event.source}"
+            f"{f' ({payload.order_reference})' if payload.order_reference else ''}: disclose "
+            f"data categories {categories} to {payload.disclose_to or event.source} by "
+            f"{format_instant(payload.respond_by)}."
+        )
+        if payload.grounds:
+            text += f" Grounds: {payload.grounds}"
+    else:
+        text = f"Legal order {payload.order_id} declined ({payload.reason.value})."
+        if payload.explanation:
+            text += f" {payload.explanation}"
+    message: JSON = {
+        "resourceType": "Communication",
+        "identifier": [{"system": EVENT_SYSTEM, "value": event.id}],
+        "status": "completed",
+        "category": [{"coding": [{"system": NOTICE_SYSTEM, "code": event.type.replace(".", "-")}]}],
         "about": [referral_focus(payload.referral_id)],
         "sent": format_instant(event.time),
     }

@@ -10,7 +10,12 @@ from hub.contracts.events.consent import (
     GrantedBy,
 )
 from hub.contracts.events.delivery import DeliveryFailedV1, FailureReason
-from hub.contracts.events.disclosure import DisclosureCompelledV1, LegalBasis
+from hub.contracts.events.disclosure import (
+    DisclosureCompelledV1,
+    DisclosureCompelledV2,
+    LegalBasis,
+)
+from hub.contracts.events.legal import DeclineReason, LegalOrderDeclinedV1, LegalOrderIssuedV1
 from hub.contracts.events.referral import (
     ContactPreferences,
     EvidenceKind,
@@ -38,8 +43,10 @@ __all__ = [
     "ConsentScopeV2",
     "ConsentWithdrawnV1",
     "ContactPreferences",
+    "DeclineReason",
     "DeliveryFailedV1",
     "DisclosureCompelledV1",
+    "DisclosureCompelledV2",
     "EventPayload",
     "EvidenceKind",
     "EvidenceReference",
@@ -48,6 +55,8 @@ __all__ = [
     "IdentityAttributes",
     "LegalBasis",
     "LegalInformation",
+    "LegalOrderDeclinedV1",
+    "LegalOrderIssuedV1",
     "MedicalSummary",
     "OutcomeCode",
     "OutcomeDomain",

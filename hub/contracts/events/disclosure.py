@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, Field
 from hub.contracts.categories import DataCategory, uncategorised_text
 from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
 
-__all__ = ["DisclosureCompelledV1", "LegalBasis"]
+__all__ = ["DisclosureCompelledV1", "DisclosureCompelledV2", "LegalBasis"]
 
 
 #: Why the legal ground travels outside the categories: it is about the order, not her.
@@ -24,13 +24,8 @@ class LegalBasis(StrEnum):
     STATUTORY_REPORTING_DUTY = "statutory-reporting-duty"
 
 
-class DisclosureCompelledV1(EventPayload):
-    """A party to a referral discloses it to a recipient without her consent, as the law
-    requires; the hub delivers, records the override, and asks the agency that recorded
-    her consent to inform her."""
-
+class _DisclosureCompelledFields(EventPayload):
     event_type: ClassVar[str] = "disclosure.compelled"
-    version: ClassVar[int] = 1
 
     referral_id: Identifier
     recipient: AgencyId
@@ -46,4 +41,24 @@ class DisclosureCompelledV1(EventPayload):
     )
     inform_survivor_by: AwareDatetime = Field(
         description="When the agency that recorded her consent must have informed her."
+    )
+
+
+class DisclosureCompelledV1(_DisclosureCompelledFields):
+    """The agency holding a referral's data (its referrer) discloses it to a recipient
+    without her consent, as the law requires; the hub delivers, records the override, and
+    asks the agency that recorded her consent to inform her."""
+
+    version: ClassVar[int] = 1
+
+
+class DisclosureCompelledV2(_DisclosureCompelledFields):
+    """As v1, and the disclosure may answer a legal order, which then bounds it."""
+
+    version: ClassVar[int] = 2
+
+    order_id: Identifier | None = Field(
+        default=None,
+        description="The id of the `legal.order-issued` event this disclosure answers: it "
+        "then goes to the agency the order names and carries no category the order did not.",
     )
