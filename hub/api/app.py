@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import SecretStr
 
 from hub import __version__
 from hub.api import consents, events, fhir, inbox, ops, referrals
 from hub.api.context import ApiContext
 from hub.api.problems import install_problem_handlers
+from hub.api.url_text import url_text_the_store_can_hold
 
 __all__ = ["create_api"]
 
@@ -33,6 +34,7 @@ def create_api(
             "CloudEvents, read their inbox and follow the referrals they are party to."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(url_text_the_store_can_hold)],
     )
     app.state.hub = context
     install_problem_handlers(app)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    ShortText,
+    StorableDatetime,
+)
 
 __all__ = ["DeliveryFailedV1", "FailureReason"]
 
@@ -38,4 +44,4 @@ class DeliveryFailedV1(EventPayload):
     reason: FailureReason
     detail: ShortText
     attempts: int = Field(default=0, ge=0)
-    failed_at: AwareDatetime
+    failed_at: StorableDatetime

@@ -5,10 +5,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from hub.contracts.categories import DataCategory
-from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    ShortText,
+    StorableDatetime,
+)
 
 __all__ = ["DisclosureCompelledV1", "LegalBasis"]
 
@@ -38,6 +44,6 @@ class DisclosureCompelledV1(EventPayload):
     authorising_officer: ShortText = Field(
         description="Name and role of the officer who authorised the disclosure."
     )
-    inform_survivor_by: AwareDatetime = Field(
+    inform_survivor_by: StorableDatetime = Field(
         description="When the agency that recorded her consent must have informed her."
     )
