@@ -2,9 +2,11 @@
 
 Each event is delivered in its agency's mode through a :class:`Transport`.
 Failed attempts are retried with exponential backoff and jitter; after the last
-one the event goes to ``agency.<id>.dlq`` with the reason, is recorded in the
-store for replay, and the sender is told. Before every attempt the consent the
-event travels under is checked again, so a withdrawal cancels pending retries.
+one the event is recorded in the store for replay, the sender is told (its
+notice journalled in the same transaction, so it is published only after the
+commit), and the record goes to ``agency.<id>.dlq`` with the reason. Before
+every attempt the consent the event travels under is checked again, so a
+withdrawal cancels pending retries.
 Agencies are served concurrently: one slow endpoint delays only its own inbox.
 """
 
@@ -21,7 +23,7 @@ from hub.audit import AuditAction, AuditRecorder
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import delivered_entry, referral_of
-from hub.consumers.journal import journal_copy
+from hub.consumers.journal import hand_to_relay, journal_copy
 from hub.consumers.records import (
     IncomingRecord,
     OutgoingMessage,
@@ -34,7 +36,7 @@ from hub.contracts.envelope import DLQ_REASON_HEADER
 from hub.contracts.events import DeliveryFailedV1, FailureReason
 from hub.delivery import BatchTransport, Transport
 from hub.delivery.retry import backoff_delay
-from hub.errors import ContractError, DeliveryError
+from hub.errors import BrokerError, ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
 from hub.services.vault import seal_unless_erased
 from hub.store import Store, consents, processed
@@ -78,12 +80,10 @@ class DeliveryWorker:
         hub_id: str,
         audit: AuditRecorder | None = None,
         registry: ContractRegistry | None = None,
-        journal: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self._journal = journal
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._registry = registry or default_registry()
         self._store = store
@@ -138,6 +138,17 @@ class DeliveryWorker:
                 for _, event in items:
                     if event is not None and event.id in cancelled:
                         await asyncio.to_thread(self._note_cancelled, agency_id, event)
+
+    async def dead_letter(self, record: IncomingRecord, reason: str) -> None:
+        """Set aside a record that fails every attempt, as a delivery that ran out of retries."""
+        agency = self._agencies.get(_agency_of(record.topic))
+        if agency is None:
+            return
+        try:
+            event: CloudEvent | None = from_kafka(record.key, record.value, record.headers)
+        except ContractError:
+            event = None
+        await self._dead_letter([_Failure(agency, event, record, reason, 0)])
 
     async def _deliver_batch(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
         by_mode: dict[str, list[tuple[AgencyConfig, CloudEvent]]] = defaultdict(list)
@@ -284,9 +295,15 @@ class DeliveryWorker:
             notice = self._failure_notice(failure, now)
             if notice is not None:
                 notices.append(notice)
-                messages.append(outgoing(inbox_topic(notice.source_recipient), notice.event))
-        await self._publisher.publish(messages)
-        await asyncio.to_thread(self._record_dead_letters, failures, notices, now)
+        sent = await asyncio.to_thread(self._record_dead_letters, failures, notices, now)
+        messages.extend(outgoing(inbox_topic(n.source_recipient), n.event) for n in sent)
+        try:
+            await self._publisher.publish(messages)
+        except BrokerError as exc:
+            # Recorded and journalled: the relay publishes the notices later.
+            _log.warning("publish after commit failed; the relay takes over", error=str(exc))
+            pairs = [(n.event.id, n.source_recipient) for n in sent]
+            await asyncio.to_thread(self._hand_to_relay, pairs)
         for failure in failures:
             self._metrics.dead_lettered.labels("inbox").inc()
             _log.warning(
@@ -321,12 +338,20 @@ class DeliveryWorker:
         )
         return _Notice(event.source, envelope)
 
+    def _hand_to_relay(self, pairs: Sequence[tuple[str, str]]) -> None:
+        with self._store.transaction() as conn:
+            hand_to_relay(conn, pairs)
+
     def _record_dead_letters(
         self, failures: Sequence[_Failure], notices: Sequence[_Notice], now: datetime
-    ) -> None:
+    ) -> list[_Notice]:
+        """Record the failures and journal the notices; the notices to publish now."""
         with self._store.transaction() as conn:
-            for notice in notices if self._journal else ():
-                journal_copy(conn, notice.source_recipient, notice.event, now)
+            sent = [
+                notice
+                for notice in notices
+                if journal_copy(conn, notice.source_recipient, notice.event, now)
+            ]
             for failure in failures:
                 dead_letter_store.add(
                     conn,
@@ -350,6 +375,7 @@ class DeliveryWorker:
                     consent_id=failure.event.consentid if failure.event else None,
                     details={"recipient": failure.agency.id, "attempts": failure.attempts},
                 )
+        return sent
 
 
 def _agency_of(topic: str) -> str:

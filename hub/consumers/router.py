@@ -6,15 +6,20 @@ Per batch of records:
    already processed, decide with :func:`hub.consumers.routing.decide` against the
    referral projection as the batch itself changes it, and collect the copies
    for each recipient's inbox topic and the dead letters;
-2. publish every copy and wait for the broker's acknowledgement;
-3. commit (one write transaction): claim each event id in the processed-events
-   table and apply its effects (projection, timeline, disclosures, dead letters);
+2. commit (one write transaction): claim each event id in the processed-events
+   table, apply its effects (projection, timeline, disclosures, dead letters,
+   audit entries) and journal each copy (:mod:`hub.consumers.journal`);
+3. publish the copies of the events this batch claimed, and only those, and
+   wait for the broker's acknowledgement;
 4. return, and only then is the Kafka offset committed by the caller.
 
-A crash between 2 and 3 republishes the same copies with the same event ids,
-which recipients' inboxes de-duplicate: delivery is at least once, exactly once
-in effect. A record that can never be processed is dead-lettered with its
-reason and never blocks its partition.
+Nothing reaches an agency before the commit that records it: a batch whose
+commit fails publishes nothing. A publish that fails hands the journalled
+copies to the outbox relay; a crash between 2 and 3 is covered by the
+recovery at start, which publishes again every copy not yet delivered, with
+the same event ids, which recipients' inboxes de-duplicate. A record that can
+never be processed is dead-lettered with its reason (:meth:`dead_letter`) and
+never blocks its partition.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from hub.audit import AuditAction, AuditRecorder, EntryDraft
 from hub.broker.topics import ROUTER_DLQ, inbox_topic
 from hub.consent import ConsentRecord
 from hub.consumers.auditing import decision_entries
-from hub.consumers.journal import journal_copy
+from hub.consumers.journal import hand_to_relay, journal_copy
 from hub.consumers.records import (
     IncomingRecord,
     OutgoingMessage,
@@ -55,7 +60,7 @@ from hub.contracts.events import (
     ReferralRequestedV2,
 )
 from hub.contracts.vocabulary import ServiceCode
-from hub.errors import ContractError
+from hub.errors import BrokerError, ContractError
 from hub.observability import HubMetrics, get_logger
 from hub.services.vault import unseal
 from hub.store import Store, consents, disclosures, outbox, processed, referrals
@@ -91,7 +96,6 @@ class _Plan:
     now: datetime
     routed: list[_Routed] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
-    messages: list[OutgoingMessage] = field(default_factory=list)
 
 
 class IngressRouter:
@@ -105,11 +109,8 @@ class IngressRouter:
         metrics: HubMetrics,
         hub_id: str,
         audit: AuditRecorder | None = None,
-        journal: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """``journal`` keeps every copy in the store too, for a broker that keeps nothing."""
-        self._journal = journal
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._store = store
         self._registry = registry
@@ -124,9 +125,34 @@ class IngressRouter:
         if not records:
             return
         plan = await asyncio.to_thread(self._plan, records)
-        await self._publisher.publish(plan.messages)
-        await asyncio.to_thread(self._commit, plan)
+        copies = await asyncio.to_thread(self._commit, plan)
+        await self._publish(copies, plan.dead)
         self._observe(plan)
+
+    async def dead_letter(self, record: IncomingRecord, reason: str) -> None:
+        """Set aside a record that fails every attempt: stored, audited, then on the DLQ."""
+        plan = _Plan(self._clock())
+        plan.dead.append(_DeadLetter(record, _header(record, "ce_id"), reason))
+        await asyncio.to_thread(self._commit, plan)
+        await self._publish([], plan.dead)
+        self._observe(plan)
+
+    async def _publish(self, copies: Sequence[Delivery], dead: Sequence[_DeadLetter]) -> None:
+        """Publish what a commit recorded; copies the broker refuses go to the relay."""
+        messages = [outgoing(inbox_topic(copy.recipient), copy.event) for copy in copies]
+        messages.extend(_dlq_message(item) for item in dead)
+        try:
+            await self._publisher.publish(messages)
+        except BrokerError as exc:
+            # The effects are committed and the copies journalled: the relay
+            # publishes them once the broker is back.
+            _log.warning("publish after commit failed; the relay takes over", error=str(exc))
+            pairs = [(copy.event.id, copy.recipient) for copy in copies]
+            await asyncio.to_thread(self._hand_to_relay, pairs)
+
+    def _hand_to_relay(self, pairs: Sequence[tuple[str, str]]) -> None:
+        with self._store.transaction() as conn:
+            hand_to_relay(conn, pairs)
 
     def _plan(self, records: Sequence[IncomingRecord]) -> _Plan:
         now = self._clock()
@@ -173,20 +199,10 @@ class IngressRouter:
                     decision = self._withdrawal_notices(conn, event, payload)
                 overlay[event.subject] = _after(previous, decision)
                 plan.routed.append(_Routed(event, payload, decision, previous))
-                for delivery in (*decision.deliveries, *decision.notices):
-                    plan.messages.append(outgoing(inbox_topic(delivery.recipient), delivery.event))
         return plan
 
     def _dead_letter(self, plan: _Plan, record: IncomingRecord, event_id: str, reason: str) -> None:
         plan.dead.append(_DeadLetter(record, event_id, reason))
-        plan.messages.append(
-            OutgoingMessage(
-                ROUTER_DLQ,
-                record.key or b"",
-                record.value or b"",
-                (*record.headers, (DLQ_REASON_HEADER, reason[:1000].encode())),
-            )
-        )
 
     def _request(
         self, conn: Connection, referral_id: str
@@ -254,17 +270,18 @@ class IngressRouter:
         )
         return Decision(notices=notices)
 
-    def _commit(self, plan: _Plan) -> None:
+    def _commit(self, plan: _Plan) -> list[Delivery]:
+        """Record the plan; the copies to publish now, those of the events it claimed."""
         now = plan.now
+        copies: list[Delivery] = []
         with self._store.transaction() as conn:
             claimed = processed.claim_many(
                 conn, ROUTER_CONSUMER, [routed.event.id for routed in plan.routed], now
             )
             todo = [routed for routed in plan.routed if routed.event.id in claimed]
             _apply(conn, todo, now)
-            if self._journal:
-                for routed in todo:
-                    _journal(conn, routed.decision, now)
+            for routed in todo:
+                copies.extend(_journal(conn, routed.decision, now))
             entries: list[EntryDraft] = []
             for routed in todo:
                 state = routed.decision.new_referral or routed.previous
@@ -296,6 +313,7 @@ class IngressRouter:
                     )
                 )
             self._audit.record_many(conn, entries)
+        return copies
 
     def _observe(self, plan: _Plan) -> None:
         metrics = self._metrics
@@ -368,10 +386,23 @@ def _apply(conn: Connection, batch: Sequence[_Routed], now: datetime) -> None:
     disclosures.record_many(conn, copies)
 
 
-def _journal(conn: Connection, decision: Decision, now: datetime) -> None:
-    """Keep each published copy, so a restart can publish it again if the broker lost it."""
-    for delivery in (*decision.deliveries, *decision.notices):
-        journal_copy(conn, delivery.recipient, delivery.event, now)
+def _journal(conn: Connection, decision: Decision, now: datetime) -> list[Delivery]:
+    """Keep each copy to publish; those about an erased subject are neither kept nor sent."""
+    return [
+        delivery
+        for delivery in (*decision.deliveries, *decision.notices)
+        if journal_copy(conn, delivery.recipient, delivery.event, now)
+    ]
+
+
+def _dlq_message(dead: _DeadLetter) -> OutgoingMessage:
+    record = dead.record
+    return OutgoingMessage(
+        ROUTER_DLQ,
+        record.key or b"",
+        record.value or b"",
+        (*record.headers, (DLQ_REASON_HEADER, dead.reason[:1000].encode())),
+    )
 
 
 def _timeline_detail(decision: Decision) -> dict[str, Any]:

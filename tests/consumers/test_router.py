@@ -17,8 +17,9 @@ from hub.consumers.routing import AgencyView
 from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
 from hub.contracts.events import ConsentGrantedV1
 from hub.contracts.status import ReferralStatus
-from hub.errors import BrokerError
+from hub.errors import BrokerError, StoreError
 from hub.observability import HubMetrics
+from hub.runtime.relay import OutboxRelay
 from hub.services.intake import accept_event
 from hub.store import Store, dead_letters, disclosures, processed, referrals
 from tests.support import (
@@ -185,21 +186,41 @@ async def test_poison_records_are_dead_lettered_and_the_rest_routed(setup: Setup
     assert all(d.topic == INGRESS for d in letters)
 
 
-async def test_a_failed_publish_commits_nothing_so_a_retry_routes_again(setup: Setup) -> None:
-    """If the broker refuses the copies, no effect is stored; the retried batch routes fully."""
+async def test_a_failed_publish_leaves_the_copies_to_the_relay(setup: Setup) -> None:
+    """If the broker refuses the copies after the commit, the outbox relay publishes them later."""
     consent = setup.consent()
     event = referral_event(setup.hospital, setup.court, consent)
     setup.publisher.fail = 1
 
-    with pytest.raises(BrokerError):
-        await setup.router.handle([setup.record(event)])
-    with setup.store.transaction() as conn:
-        assert referrals.get_referral(conn, event.subject) is None
-        assert not processed.is_processed(conn, ROUTER_CONSUMER, event.id)
-
     await setup.router.handle([setup.record(event)])
 
+    assert setup.delivered_ids(setup.court) == []
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, event.subject) is not None
+        assert processed.is_processed(conn, ROUTER_CONSUMER, event.id)
+    relay = OutboxRelay(store=setup.store, publisher=setup.publisher, metrics=HubMetrics.create())
+    await relay.drain_once()
     assert setup.delivered_ids(setup.court) == [event.id]
+
+
+async def test_nothing_is_published_when_the_commit_fails(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose effects cannot be recorded sends no copy to any agency."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+    monkeypatch.setattr(disclosures, "record_many", _refusing_store)
+
+    with pytest.raises(StoreError):
+        await setup.router.handle([setup.record(event)])
+
+    assert setup.publisher.messages == []
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, event.subject) is None
+
+
+def _refusing_store(*_args: object, **_kwargs: object) -> None:
+    raise StoreError("IntegrityError: refused")
 
 
 async def test_a_withdrawal_is_sent_to_every_agency_that_received_data(setup: Setup) -> None:
