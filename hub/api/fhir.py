@@ -49,7 +49,14 @@ from hub.errors import (
     UnknownEventType,
     UnknownVersion,
 )
-from hub.services.intake import accept_event, record_refusal, refusal_code
+from hub.services.intake import (
+    Refused,
+    Submission,
+    accept_all,
+    record_refusal,
+    refusal_code,
+    vet,
+)
 from hub.store import outbox, referrals
 from hub.store.referrals import ReferralRow
 
@@ -348,22 +355,29 @@ def _name_referral(hub: ApiContext, caller: str, document: dict[str, Any], task_
 
 
 def _accept(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> _Taken:
-    """Authorise every event first, then accept them in order (consents first)."""
-    accepted = []
-    new = []
+    """Authorise every event first, then accept them all in one transaction, or none."""
+    submissions = []
     for event in _authorised(hub, caller, events):
         event = _same_event_again(hub, event)
         try:
-            acceptance = accept_event(
-                hub.store, hub.registry, event, sender=caller, now=hub.clock(), audit=hub.audit
-            )
+            submissions.append(Submission(event, vet(hub.registry, event, caller), caller))
         except (ContractError, AccessDenied, Conflict) as exc:
             _refuse(hub, caller, exc, event)
             raise
-        accepted.append(event)
-        if acceptance.created:
-            new.append(event)
-    return _Taken(tuple(accepted), tuple(new))
+    try:
+        acceptances = accept_all(hub.store, submissions, now=hub.clock(), audit=hub.audit)
+    except Refused as refused:
+        # Audited outside the rolled-back transaction, which took nothing with it.
+        if isinstance(refused.error, ContractError | AccessDenied | Conflict):
+            _refuse(hub, caller, refused.error, refused.event)
+        raise refused.error from None
+    accepted = tuple(submission.event for submission in submissions)
+    new = tuple(
+        submission.event
+        for submission, acceptance in zip(submissions, acceptances, strict=True)
+        if acceptance.created
+    )
+    return _Taken(accepted, new)
 
 
 def _refuse(hub: ApiContext, caller: str, exc: HubError, event: CloudEvent | None) -> None:
