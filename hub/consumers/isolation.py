@@ -66,7 +66,7 @@ def isolating(
                 if _outage(exc):
                     raise
                 if attempt >= max_attempts:
-                    reason = f"failed {attempt} times: {_reason(exc)}"
+                    reason = f"{_reason(exc)} (gave up after {attempt} attempts)"
                     _log.warning(
                         "record dead-lettered after repeated failures",
                         topic=record.topic,

@@ -7,10 +7,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.broker.topics import INGRESS, ROUTER_DLQ, inbox_topic
+from hub.consumers.isolation import isolating
 from hub.consumers.records import IncomingRecord, OutgoingMessage, outgoing
 from hub.consumers.router import ROUTER_CONSUMER, IngressRouter
 from hub.consumers.routing import AgencyView
@@ -21,7 +23,7 @@ from hub.errors import BrokerError, StoreError
 from hub.observability import HubMetrics
 from hub.runtime.relay import OutboxRelay
 from hub.services.intake import accept_event
-from hub.store import Store, dead_letters, disclosures, processed, referrals
+from hub.store import Store, audit, dead_letters, disclosures, processed, referrals
 from tests.support import (
     Agency,
     agency,
@@ -250,3 +252,56 @@ async def test_a_referral_after_withdrawal_is_blocked_with_a_notice(setup: Setup
     (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
     assert _header(notice, "ce_type") == "delivery.failed"
     assert b"consent-withdrawn" in notice.value
+
+
+async def test_a_record_the_store_refuses_is_dead_lettered_and_its_batch_routed(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A referral the store keeps refusing goes to the DLQ with the reason; the others route."""
+    consent = setup.consent()
+    first, bad, last = (referral_event(setup.hospital, setup.court, consent) for _ in range(3))
+    insert = referrals.insert_referrals
+
+    def refusing(conn: Any, rows: Sequence[referrals.ReferralRow]) -> None:
+        if any(row.referral_id == bad.subject for row in rows):
+            raise _refused("IntegrityError: the store refuses this row")
+        insert(conn, rows)
+
+    monkeypatch.setattr(referrals, "insert_referrals", refusing)
+    handle = isolating(setup.router.handle, setup.router.dead_letter, max_attempts=2, pause_s=0)
+
+    await handle([setup.record(first), setup.record(bad), setup.record(last)])
+
+    assert setup.delivered_ids(setup.court) == [first.id, last.id]
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert _header(parked, "ce_id") == bad.id
+    assert "the store refuses this row" in _header(parked, "hub_dlq_reason")
+    with setup.store.transaction() as conn:
+        (letter,) = dead_letters.list_dead_letters(conn)
+        assert referrals.get_referral(conn, bad.subject) is None
+        logged = [e for e in audit.entries(conn) if e.event_id == bad.id]
+    assert letter.event_id == bad.id
+    assert "gave up after 2 attempts" in letter.reason
+    assert [entry.action for entry in logged] == ["dead-lettered"]
+
+
+async def test_a_due_date_past_the_calendar_on_the_topic_is_dead_lettered(setup: Setup) -> None:
+    """A record that skipped intake with an instant no store can hold never blocks the batch."""
+    consent = setup.consent()
+    good = referral_event(setup.hospital, setup.court, consent)
+    event = referral_event(setup.hospital, setup.court, consent)
+    bad = event.with_data({**event.data, "due_by": "0001-01-01T00:00:00+05:00"})
+
+    await setup.router.handle([setup.record(bad), setup.record(good)])
+
+    assert setup.delivered_ids(setup.court) == [good.id]
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert "data.due_by" in _header(parked, "hub_dlq_reason")
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, bad.subject) is None
+
+
+def _refused(message: str) -> StoreError:
+    error = StoreError(message)
+    error.retriable = False
+    return error
