@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import SecretStr
 
 from hub import __version__
@@ -13,6 +13,7 @@ from hub.api import consents, events, fhir, inbox, ops, referrals
 from hub.api.context import ApiContext
 from hub.api.limits import RateLimitMiddleware, RequestLimiter
 from hub.api.problems import install_problem_handlers
+from hub.api.url_text import url_text_the_store_can_hold
 from hub.config.settings import LimitSettings
 
 __all__ = ["create_api"]
@@ -39,6 +40,7 @@ def create_api(
             "CloudEvents, read their inbox and follow the referrals they are party to."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(url_text_the_store_can_hold)],
     )
     app.state.hub = context
     install_problem_handlers(app)

@@ -46,7 +46,7 @@ from hub.errors import (
     AdapterError,
     HubError,
 )
-from hub.services.intake import accept_event
+from hub.services.intake import Refused, Submission, accept_all, vet
 from hub.store import outbox, visibility
 from hub.store.referrals import ReferralRow
 
@@ -332,22 +332,28 @@ def _name_referral(hub: ApiContext, caller: str, document: dict[str, Any], task_
 
 
 def _accept(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> _Taken:
-    """Authorise every event first, then accept them in order (consents first)."""
-    accepted = []
-    new = []
+    """Authorise every event first, then accept them all in one transaction, or none."""
+    submissions = []
     for event in _authorised(hub, caller, events):
         event = _same_event_again(hub, event)
         try:
-            acceptance = accept_event(
-                hub.store, hub.registry, event, sender=caller, now=hub.clock(), audit=hub.audit
-            )
+            submissions.append(Submission(event, vet(hub.registry, event, caller), caller))
         except HubError as exc:
             note_refusal(hub, caller, exc, event)
             raise
-        accepted.append(event)
-        if acceptance.created:
-            new.append(event)
-    return _Taken(tuple(accepted), tuple(new))
+    try:
+        acceptances = accept_all(hub.store, submissions, now=hub.clock(), audit=hub.audit)
+    except Refused as refused:
+        # Audited outside the rolled-back transaction, which took nothing with it.
+        note_refusal(hub, caller, refused.error, refused.event)
+        raise refused.error from None
+    accepted = tuple(submission.event for submission in submissions)
+    new = tuple(
+        submission.event
+        for submission, acceptance in zip(submissions, acceptances, strict=True)
+        if acceptance.created
+    )
+    return _Taken(accepted, new)
 
 
 def _authorised(hub: ApiContext, caller: str, events: Sequence[CloudEvent]) -> list[CloudEvent]:

@@ -22,12 +22,15 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["inbox"])
 
+#: Inbox sequence numbers are 64-bit signed integers in every store.
+_MAX_SEQ = 2**63 - 1
+
 
 @router.get("/v1/inbox", summary="Events waiting for the calling agency")
 async def list_inbox(
     hub: Hub,
     caller: Caller,
-    after: Annotated[int, Query(ge=0, description="Cursor: the last seq seen.")] = 0,
+    after: Annotated[int, Query(ge=0, le=_MAX_SEQ, description="Cursor: the last seq seen.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     def read() -> tuple[list[dict[str, Any]], int]:

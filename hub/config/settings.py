@@ -150,6 +150,13 @@ class HubSettings(BaseSettings):
         description="Unset: 10 s for an external Kafka, 2 s for the embedded broker, which "
         "holds every group join for half of it.",
     )
+    consumer_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=50,
+        description="Attempts at a record that fails in a consumer (not for want of the "
+        "store or broker) before it goes to its dead-letter topic with the reason.",
+    )
     ingress_partitions: int = Field(default=6, ge=1, le=256)
     inbox_partitions: int = Field(default=2, ge=1, le=64)
     http_host: str = "127.0.0.1"

@@ -2,9 +2,11 @@
 
 Each event is delivered in its agency's mode through a :class:`Transport`.
 Failed attempts are retried with exponential backoff and jitter; after the last
-one the event goes to ``agency.<id>.dlq`` with the reason, is recorded in the
-store for replay, and the sender is told. Before every attempt the consent the
-event travels under is checked again, so a withdrawal cancels pending retries.
+one the event is recorded in the store for replay, the sender is told (its
+notice journalled in the same transaction, so it is published only after the
+commit), and the record goes to ``agency.<id>.dlq`` with the reason. Before
+every attempt the consent the event travels under is checked again, so a
+withdrawal cancels pending retries.
 Agencies are served concurrently: one slow endpoint delays only its own inbox.
 
 Inbox records hold the event's data sealed under the subject's key; it is
@@ -22,19 +24,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hub.audit import AuditAction, AuditRecorder
-from hub.broker.topics import dlq_topic, inbox_topic
+from hub.broker.topics import dlq_topic
 from hub.config import AgencyConfig, DeliverySettings
 from hub.consumers.auditing import delivered_entry, referral_of
-from hub.consumers.journal import journal_copy
+from hub.consumers.journal import hand_to_relay, journal_copy
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher
 from hub.consumers.routing import notice_id
-from hub.consumers.sealing import OpenedRecord, open_records, seal_messages
+from hub.consumers.sealing import OpenedRecord, open_records
 from hub.contracts import CloudEvent, ContractRegistry, default_registry, from_kafka, new_event
 from hub.contracts.envelope import DLQ_REASON_HEADER
 from hub.contracts.events import DeliveryFailedV1, FailureReason
 from hub.delivery import BatchTransport, Transport
 from hub.delivery.retry import backoff_delay
-from hub.errors import ContractError, DeliveryError
+from hub.errors import BrokerError, ContractError, DeliveryError
 from hub.observability import HubMetrics, get_logger
 from hub.services.envelopes import event_key
 from hub.services.vault import seal_unless_erased
@@ -79,12 +81,10 @@ class DeliveryWorker:
         hub_id: str,
         audit: AuditRecorder | None = None,
         registry: ContractRegistry | None = None,
-        journal: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self._journal = journal
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._registry = registry or default_registry()
         self._store = store
@@ -148,6 +148,20 @@ class DeliveryWorker:
     def _open(self, records: Sequence[IncomingRecord]) -> list[OpenedRecord]:
         with self._store.transaction() as conn:
             return open_records(conn, records)
+
+    async def dead_letter(self, record: IncomingRecord, reason: str) -> None:
+        """Set aside a record that fails every attempt, as a delivery that ran out of retries."""
+        agency = self._agencies.get(_agency_of(record.topic))
+        if agency is None:
+            return
+        (opened,) = await asyncio.to_thread(self._open, [record])
+        event: CloudEvent | None = None
+        if opened.value is not None:
+            try:
+                event = from_kafka(record.key, opened.value, record.headers)
+            except ContractError:
+                event = None
+        await self._dead_letter([_Failure(agency, event, record, reason, 0)])
 
     async def _deliver_batch(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
         by_mode: dict[str, list[tuple[AgencyConfig, CloudEvent]]] = defaultdict(list)
@@ -294,9 +308,15 @@ class DeliveryWorker:
             notice = self._failure_notice(failure, now)
             if notice is not None:
                 notices.append(notice)
-        messages.extend(await asyncio.to_thread(self._sealed_notices, notices, now))
-        await self._publisher.publish(messages)
-        await asyncio.to_thread(self._record_dead_letters, failures, notices, now)
+        sent = await asyncio.to_thread(self._record_dead_letters, failures, notices, now)
+        messages.extend(message for _, message in sent)
+        try:
+            await self._publisher.publish(messages)
+        except BrokerError as exc:
+            # Recorded and journalled: the relay publishes the notices later.
+            _log.warning("publish after commit failed; the relay takes over", error=str(exc))
+            pairs = [(n.event.source, n.event.id, n.source_recipient) for n, _ in sent]
+            await asyncio.to_thread(self._hand_to_relay, pairs)
         for failure in failures:
             self._metrics.dead_lettered.labels("inbox").inc()
             _log.warning(
@@ -306,12 +326,6 @@ class DeliveryWorker:
                 attempts=failure.attempts,
                 reason=failure.reason,
             )
-
-    def _sealed_notices(self, notices: Sequence[_Notice], now: datetime) -> list[OutgoingMessage]:
-        items = [(inbox_topic(notice.source_recipient), notice.event) for notice in notices]
-        with self._store.transaction() as conn:
-            sealed = seal_messages(conn, items, now)
-        return [message for message in sealed if message is not None]
 
     def _failure_notice(self, failure: _Failure, now: datetime) -> _Notice | None:
         event = failure.event
@@ -337,12 +351,20 @@ class DeliveryWorker:
         )
         return _Notice(event.source, envelope)
 
+    def _hand_to_relay(self, pairs: Sequence[tuple[str, str, str]]) -> None:
+        with self._store.transaction() as conn:
+            hand_to_relay(conn, pairs)
+
     def _record_dead_letters(
         self, failures: Sequence[_Failure], notices: Sequence[_Notice], now: datetime
-    ) -> None:
+    ) -> list[tuple[_Notice, OutgoingMessage]]:
+        """Record the failures and journal the notices; the notices to publish now, sealed."""
         with self._store.transaction() as conn:
-            for notice in notices if self._journal else ():
-                journal_copy(conn, notice.source_recipient, notice.event, now)
+            sent = []
+            for notice in notices:
+                message = journal_copy(conn, notice.source_recipient, notice.event, now)
+                if message is not None:
+                    sent.append((notice, message))
             for failure in failures:
                 dead_letter_store.add(
                     conn,
@@ -366,6 +388,7 @@ class DeliveryWorker:
                     consent_id=failure.event.consentid if failure.event else None,
                     details={"recipient": failure.agency.id, "attempts": failure.attempts},
                 )
+        return sent
 
 
 def _agency_of(topic: str) -> str:

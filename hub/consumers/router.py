@@ -3,21 +3,28 @@
 Per batch of records:
 
 1. plan (one read transaction): open each record's sealed data, parse and
-   validate it, skip events already processed, decide with
-   :func:`hub.consumers.routing.decide` against the referral projection as the
-   batch itself changes it, and collect the copies for each recipient's inbox
-   topic, sealed again under the subject's key, and the dead letters (an
-   erased subject's record among them, "subject erased");
-2. publish every copy and wait for the broker's acknowledgement;
-3. commit (one write transaction): claim each event id in the processed-events
-   table and apply its effects (projection, timeline, disclosures, dead letters);
+   validate it, skip events
+   already processed, decide with :func:`hub.consumers.routing.decide` against the
+   referral projection as the batch itself changes it, and collect the copies
+   for each recipient's inbox topic and the dead letters (an erased subject's
+   record among them, "subject erased");
+2. commit (one write transaction): claim each event id in the processed-events
+   table, apply its effects (projection, timeline, disclosures, dead letters,
+   audit entries) and journal each copy (:mod:`hub.consumers.journal`), sealed
+   again under the subject's key;
+3. publish the copies of the events this batch claimed, and only those, and
+   wait for the broker's acknowledgement;
 4. return, and only then is the Kafka offset committed by the caller.
 
-A crash between 2 and 3 republishes the same copies with the same event ids,
-which recipients' inboxes de-duplicate: delivery is at least once, exactly once
-in effect. An event is its source and id, so agencies that happen to share an
-id never de-duplicate each other's events. A record that can never be
-processed is dead-lettered with its reason and never blocks its partition.
+Nothing reaches an agency before the commit that records it: a batch whose
+commit fails publishes nothing. A publish that fails hands the journalled
+copies to the outbox relay; a crash between 2 and 3 is covered by the
+recovery at start, which publishes again every copy not yet delivered, with
+the same event ids, which recipients' inboxes de-duplicate. An event is its
+source and id, so agencies that happen to share an id never de-duplicate each
+other's events. A record that can
+never be processed is dead-lettered with its reason (:meth:`dead_letter`) and
+never blocks its partition.
 """
 
 from __future__ import annotations
@@ -31,11 +38,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hub.audit import AuditAction, AuditRecorder, EntryDraft
-from hub.broker.topics import ROUTER_DLQ, inbox_topic
+from hub.broker.topics import ROUTER_DLQ
 from hub.config import DisclosureSettings
 from hub.consent import ConsentRecord, redact
 from hub.consumers.auditing import decision_entries
-from hub.consumers.journal import journal_copy
+from hub.consumers.journal import hand_to_relay, journal_copy
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher
 from hub.consumers.routing import (
     AgencyView,
@@ -45,7 +52,7 @@ from hub.consumers.routing import (
     ReferralState,
     decide,
 )
-from hub.consumers.sealing import open_records, seal_messages
+from hub.consumers.sealing import open_records
 from hub.contracts import CloudEvent, ContractRegistry, ReferralStatus, from_kafka
 from hub.contracts.envelope import DLQ_REASON_HEADER, envelope_from_mapping, is_foreign_header
 from hub.contracts.events import (
@@ -58,7 +65,7 @@ from hub.contracts.events import (
     ReferralRequestedV2,
 )
 from hub.contracts.vocabulary import ServiceCode
-from hub.errors import ContractError
+from hub.errors import BrokerError, ContractError
 from hub.observability import HubMetrics, get_logger
 from hub.services.envelopes import event_key
 from hub.services.vault import unseal
@@ -88,6 +95,14 @@ class _DeadLetter:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Copy:
+    """A copy the commit journalled, and its sealed record to publish."""
+
+    delivery: Delivery
+    message: OutgoingMessage
+
+
 @dataclass
 class _Plan:
     #: The instant the batch was decided: its audit entries carry it, so a
@@ -95,7 +110,6 @@ class _Plan:
     now: datetime
     routed: list[_Routed] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
-    messages: list[OutgoingMessage] = field(default_factory=list)
 
 
 class IngressRouter:
@@ -109,16 +123,12 @@ class IngressRouter:
         metrics: HubMetrics,
         hub_id: str,
         audit: AuditRecorder | None = None,
-        journal: bool = False,
         disclosure: DisclosureSettings | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """``journal`` keeps every copy in the store too, for a broker that keeps nothing.
-
-        ``disclosure`` says who may issue legal orders and receive compelled
+        """``disclosure`` says who may issue legal orders and receive compelled
         disclosures (the defaults when absent).
         """
-        self._journal = journal
         self._disclosure = disclosure or DisclosureSettings()
         self._audit = audit or AuditRecorder(signer=None, actor=hub_id)
         self._store = store
@@ -134,9 +144,37 @@ class IngressRouter:
         if not records:
             return
         plan = await asyncio.to_thread(self._plan, records)
-        await self._publisher.publish(plan.messages)
-        await asyncio.to_thread(self._commit, plan)
+        copies = await asyncio.to_thread(self._commit, plan)
+        await self._publish(copies, plan.dead)
         self._observe(plan)
+
+    async def dead_letter(self, record: IncomingRecord, reason: str) -> None:
+        """Set aside a record that fails every attempt: stored, audited, then on the DLQ."""
+        plan = _Plan(self._clock())
+        plan.dead.append(_DeadLetter(record, _header(record, "ce_id"), reason))
+        await asyncio.to_thread(self._commit, plan)
+        await self._publish([], plan.dead)
+        self._observe(plan)
+
+    async def _publish(self, copies: Sequence[_Copy], dead: Sequence[_DeadLetter]) -> None:
+        """Publish what a commit recorded; copies the broker refuses go to the relay."""
+        messages = [copy.message for copy in copies]
+        messages.extend(_dlq_message(item) for item in dead)
+        try:
+            await self._publisher.publish(messages)
+        except BrokerError as exc:
+            # The effects are committed and the copies journalled: the relay
+            # publishes them once the broker is back.
+            _log.warning("publish after commit failed; the relay takes over", error=str(exc))
+            pairs = [
+                (copy.delivery.event.source, copy.delivery.event.id, copy.delivery.recipient)
+                for copy in copies
+            ]
+            await asyncio.to_thread(self._hand_to_relay, pairs)
+
+    def _hand_to_relay(self, pairs: Sequence[tuple[str, str, str]]) -> None:
+        with self._store.transaction() as conn:
+            hand_to_relay(conn, pairs)
 
     def _plan(self, records: Sequence[IncomingRecord]) -> _Plan:
         now = self._clock()
@@ -146,7 +184,6 @@ class IngressRouter:
         orders: dict[str, LegalOrder] = {}
         seen: set[EventKey] = set()
         parsed: list[tuple[CloudEvent, EventPayload]] = []
-        copies: list[tuple[str, CloudEvent]] = []
         consents_seen: dict[str, ConsentRecord | None] = {}
         with self._store.transaction() as conn:
             for opened in open_records(conn, records):
@@ -200,29 +237,10 @@ class IngressRouter:
                     decision = self._withdrawal_notices(conn, event, payload)
                 overlay[event.subject] = _after(previous, decision)
                 plan.routed.append(_Routed(event, payload, decision, previous))
-                copies.extend(
-                    (inbox_topic(delivery.recipient), delivery.event)
-                    for delivery in (*decision.deliveries, *decision.notices)
-                )
-            # A copy of an erased subject's event has nobody to go to.
-            sealed = seal_messages(conn, copies, now)
-            plan.messages.extend(message for message in sealed if message is not None)
         return plan
 
     def _dead_letter(self, plan: _Plan, record: IncomingRecord, event_id: str, reason: str) -> None:
         plan.dead.append(_DeadLetter(record, event_id, reason))
-        plan.messages.append(
-            OutgoingMessage(
-                ROUTER_DLQ,
-                record.key or b"",
-                record.value or b"",
-                # A foreign extension may hold what no category covers: it stays behind.
-                (
-                    *((k, v) for k, v in record.headers if not is_foreign_header(k)),
-                    (DLQ_REASON_HEADER, reason[:1000].encode()),
-                ),
-            )
-        )
 
     def _request(
         self, conn: Connection, referral_id: str
@@ -314,17 +332,18 @@ class IngressRouter:
         )
         return Decision(notices=notices)
 
-    def _commit(self, plan: _Plan) -> None:
+    def _commit(self, plan: _Plan) -> list[_Copy]:
+        """Record the plan; the copies to publish now, those of the events it claimed."""
         now = plan.now
+        copies: list[_Copy] = []
         with self._store.transaction() as conn:
             claimed = processed.claim_many(
                 conn, ROUTER_CONSUMER, [event_key(routed.event) for routed in plan.routed], now
             )
             todo = [routed for routed in plan.routed if event_key(routed.event) in claimed]
             _apply(conn, todo, now)
-            if self._journal:
-                for routed in todo:
-                    _journal(conn, routed.decision, now)
+            for routed in todo:
+                copies.extend(_journal(conn, routed.decision, now))
             entries: list[EntryDraft] = []
             for routed in todo:
                 state = routed.decision.new_referral or routed.previous
@@ -356,6 +375,7 @@ class IngressRouter:
                     )
                 )
             self._audit.record_many(conn, entries)
+        return copies
 
     def _observe(self, plan: _Plan) -> None:
         metrics = self._metrics
@@ -429,10 +449,29 @@ def _apply(conn: Connection, batch: Sequence[_Routed], now: datetime) -> None:
     disclosures.record_many(conn, copies)
 
 
-def _journal(conn: Connection, decision: Decision, now: datetime) -> None:
-    """Keep each published copy, so a restart can publish it again if the broker lost it."""
+def _journal(conn: Connection, decision: Decision, now: datetime) -> list[_Copy]:
+    """Keep each copy to publish, sealed; an erased subject's copies are neither kept nor sent."""
+    copies = []
     for delivery in (*decision.deliveries, *decision.notices):
-        journal_copy(conn, delivery.recipient, delivery.event, now)
+        message = journal_copy(conn, delivery.recipient, delivery.event, now)
+        if message is not None:
+            copies.append(_Copy(delivery, message))
+    return copies
+
+
+def _dlq_message(dead: _DeadLetter) -> OutgoingMessage:
+    """The record as it arrived (still sealed), with the reason."""
+    record = dead.record
+    return OutgoingMessage(
+        ROUTER_DLQ,
+        record.key or b"",
+        record.value or b"",
+        # A foreign extension may hold what no category covers: it stays behind.
+        (
+            *((k, v) for k, v in record.headers if not is_foreign_header(k)),
+            (DLQ_REASON_HEADER, dead.reason[:1000].encode()),
+        ),
+    )
 
 
 def _timeline_detail(decision: Decision) -> dict[str, Any]:

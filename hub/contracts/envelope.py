@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,6 +35,7 @@ from pydantic import (
 
 from hub.contracts._uris import dataschema_uri, parse_dataschema
 from hub.contracts.events import EventPayload
+from hub.contracts.events._base import StorableDatetime, nul_free
 from hub.errors import InvalidEnvelope
 
 __all__ = [
@@ -93,7 +93,7 @@ class CloudEvent(BaseModel):
     id: str = Field(min_length=1, max_length=128)
     source: str = Field(min_length=1, max_length=256)
     type: str = Field(min_length=1, max_length=128)
-    time: AwareDatetime
+    time: StorableDatetime
     subject: str = Field(min_length=1, max_length=128)
     dataschema: str = Field(min_length=1, max_length=512)
     datacontenttype: Literal["application/json"] = JSON_CONTENT_TYPE
@@ -101,6 +101,12 @@ class CloudEvent(BaseModel):
     consentid: str | None = Field(default=None, min_length=1, max_length=128)
     correlationid: str | None = Field(default=None, min_length=1, max_length=128)
     traceparent: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # ``data`` is checked by its contract, which names the field.
+        return value if isinstance(value, dict) else nul_free(value)
 
     @field_validator("time", mode="before")
     @classmethod
@@ -205,6 +211,8 @@ def extension_problems(extras: Mapping[str, object]) -> list[tuple[str, str]]:
             problems.append((name, _FOREIGN_EXTENSION))
         elif not isinstance(value, str):
             problems.append((name, "extension attributes are strings"))
+        elif "\x00" in value:
+            problems.append((name, "text may not contain NUL characters"))
     return problems
 
 

@@ -37,6 +37,7 @@ from hub.broker.topics import (
 from hub.config import AgencyConfig, HubSettings
 from hub.consumers.auditing import delivered_entry
 from hub.consumers.delivery import DeliveryWorker
+from hub.consumers.isolation import DeadLetterHandler, isolating
 from hub.consumers.router import IngressRouter
 from hub.consumers.routing import AgencyView
 from hub.contracts import CloudEvent, ContractRegistry, default_registry
@@ -141,10 +142,11 @@ def build_app(services: HubServices) -> FastAPI:
         await asyncio.to_thread(
             sync_agencies, services.store, settings, services.audit, datetime.now(UTC)
         )
-        if settings.embedded_broker:
-            requeued = await asyncio.to_thread(requeue_unconsumed, services.store)
-            if requeued:
-                _log.info("republishing what the embedded broker lost", count=requeued)
+        # The embedded broker starts empty; on either broker a copy journalled
+        # just before a crash may never have been published.
+        requeued = await asyncio.to_thread(requeue_unconsumed, services.store)
+        if requeued:
+            _log.info("republishing what was recorded but not delivered", count=requeued)
         producer = make_producer(services.kafka)
         await producer.start()
         publisher = KafkaPublisher(producer)
@@ -262,24 +264,27 @@ def _subscribers(
         metrics=services.metrics,
         hub_id=settings.hub_id,
         audit=services.audit,
-        journal=settings.embedded_broker,
         disclosure=settings.disclosure,
     )
     session_ms = settings.session_timeout_ms
 
     def subscribe(
-        topics: list[str], group_id: str, handle: BatchHandler, max_records: int = 500
+        topics: list[str],
+        group_id: str,
+        handle: BatchHandler,
+        dead_letter: DeadLetterHandler,
+        max_records: int = 500,
     ) -> None:
         subscribe_batches(
             broker,
             topics,
             group_id,
-            handle,
+            isolating(handle, dead_letter, max_attempts=settings.consumer_max_attempts),
             session_timeout_ms=session_ms,
             max_records=max_records,
         )
 
-    subscribe([INGRESS], "hub-router", router.handle)
+    subscribe([INGRESS], "hub-router", router.handle, router.dead_letter)
     worker = DeliveryWorker(
         store=services.store,
         agencies=services.agencies,
@@ -290,16 +295,17 @@ def _subscribers(
         hub_id=settings.hub_id,
         audit=services.audit,
         registry=services.registry,
-        journal=settings.embedded_broker,
     )
     pulled = [inbox_topic(a.id) for a in settings.agencies if a.delivery.mode == "pull"]
     if pulled:
-        subscribe(pulled, "hub-delivery-pull", worker.handle)
+        subscribe(pulled, "hub-delivery-pull", worker.handle, worker.dead_letter)
     for agency in settings.agencies:
         if agency.delivery.mode != "pull":
             # Its own consumer group: a slow endpoint holds back only its own inbox.
             # Small batches: each event may take several timed-out attempts, and
             # a batch must finish well within the consumer's poll interval.
             group = f"hub-delivery-{agency.id}"
-            subscribe([inbox_topic(agency.id)], group, worker.handle, max_records=10)
+            subscribe(
+                [inbox_topic(agency.id)], group, worker.handle, worker.dead_letter, max_records=10
+            )
     return broker

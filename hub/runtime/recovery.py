@@ -1,10 +1,12 @@
-"""Recovery after a restart on the embedded broker, which keeps nothing on disk.
+"""Recovery after a restart: what was recorded but may not have been published.
 
-With Apache Kafka a restarted hub finds its topics and committed offsets where
-it left them. The embedded broker starts empty, so the store, the durable
-record, says what was in flight: every message the hub published (accepted
-events to ``hub.ingress``, each recipient's copy to its inbox topic) is kept in
-the outbox, and each one whose effect is not recorded yet is queued again.
+The embedded broker starts empty; with Apache Kafka a restarted hub finds its
+topics where it left them, but a copy journalled just before a crash may never
+have been published (consumers publish only after their commit). So the
+store, the durable record, says what was in flight: every message the hub
+published (accepted events to ``hub.ingress``, each recipient's copy to its
+inbox topic) is kept in the outbox, and each one whose effect is not recorded
+yet is queued again.
 Republishing is safe: the router and the inboxes de-duplicate on event ids.
 """
 

@@ -8,7 +8,7 @@ that raises leaves the offset where it was, so the batch is read again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -16,13 +16,12 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 
-from hub.consumers.records import IncomingRecord, incoming
+from hub.consumers.isolation import BatchHandler
+from hub.consumers.records import incoming
 from hub.errors import HubError
 from hub.observability import get_logger
 
 __all__ = ["BatchHandler", "subscribe_batches"]
-
-BatchHandler = Callable[[Sequence[IncomingRecord]], Awaitable[None]]
 
 _log = get_logger(__name__)
 

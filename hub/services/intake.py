@@ -54,7 +54,9 @@ from hub.store.referral_subjects import Parties
 __all__ = [
     "Acceptance",
     "Outcome",
+    "Refused",
     "Submission",
+    "accept_all",
     "accept_event",
     "accept_in",
     "accept_many",
@@ -164,6 +166,37 @@ def accept_many(
     for run in _runs(submissions):
         outcomes.extend(_accept_run(conn, run, now, audit))
     return outcomes
+
+
+class Refused(Exception):
+    """One event of a set accepted together was refused: ``error`` says why, ``event`` which."""
+
+    def __init__(self, error: HubError, event: CloudEvent) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.event = event
+
+
+def accept_all(
+    store: Store,
+    submissions: Sequence[Submission],
+    *,
+    now: datetime,
+    audit: AuditRecorder | None,
+) -> list[Acceptance]:
+    """Accept vetted events in one transaction, all of them or none.
+
+    A FHIR transaction is all or nothing: when any event is refused the
+    transaction is rolled back, so nothing of the others (outbox rows, consent
+    changes, audit entries) remains, and :class:`Refused` names the one at fault.
+    """
+    with store.transaction() as conn:
+        outcomes = accept_many(conn, submissions, now=now, audit=audit)
+        for submission, outcome in zip(submissions, outcomes, strict=True):
+            if isinstance(outcome, HubError):
+                # Raised inside the transaction, so the store rolls all of it back.
+                raise Refused(outcome, submission.event)
+    return [outcome for outcome in outcomes if isinstance(outcome, Acceptance)]
 
 
 def _runs(submissions: Sequence[Submission]) -> Iterator[list[Submission]]:

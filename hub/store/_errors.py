@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+    SQLAlchemyError,
+    StatementError,
+)
 
 from hub.errors import StoreError
 
@@ -20,6 +28,9 @@ __all__ = ["store_errors", "translate", "translating"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+_REFUSALS = (DataError, IntegrityError, NotSupportedError, ProgrammingError)
 
 
 def translate(exc: SQLAlchemyError) -> StoreError:
@@ -33,6 +44,10 @@ def translate(exc: SQLAlchemyError) -> StoreError:
     if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
         # The statement never reached the database (a parameter could not be
         # bound, e.g. a naive datetime): the same call would fail again.
+        error.retriable = False
+    elif isinstance(exc, _REFUSALS):
+        # The database refused the statement or its values, not the connection:
+        # the same statement would be refused again.
         error.retriable = False
     return error
 

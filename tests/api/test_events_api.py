@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
+from hub.broker.topics import INGRESS
 from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, new_event, to_kafka
 from hub.contracts.events import DeliveryFailedV1, EvidenceKind, EvidenceReference, FailureReason
 from hub.contracts.examples import EXAMPLES
@@ -118,8 +119,10 @@ def structured(event: CloudEvent) -> dict[str, Any]:
 
 
 async def outbox_count(api: Api) -> int:
+    """Accepted events in the outbox (the router journals its copies there too)."""
+    query = select(func.count()).select_from(outbox_table).where(outbox_table.c.topic == INGRESS)
     with api.hub.store.transaction() as conn:
-        return int(conn.execute(select(func.count()).select_from(outbox_table)).scalar_one())
+        return int(conn.execute(query).scalar_one())
 
 
 # -- acceptance --------------------------------------------------------------------------

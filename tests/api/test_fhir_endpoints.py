@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from hub.audit import AuditRecorder, erase_subject
 from hub.config import AgencyConfig
 from hub.contracts import AgencyKind, default_registry, new_event
 from hub.observability import HubMetrics
-from hub.store import ReferralRow, Store, audit, disclosures, outbox, referrals
+from hub.store import ReferralRow, Store, audit, consents, disclosures, outbox, referrals
 from tests.adapters.fhir_samples import (
     CONSENT_ID,
     COURT,
@@ -234,6 +235,43 @@ def test_a_bser_message_to_the_base_is_accepted(server: Server) -> None:
         response = client.post("/fhir/r4", json=message)
     assert response.status_code == 201, response.text
     assert response.json()["issue"][0]["code"] == "informational"
+
+
+def _consent_id_of(bundle: dict[str, object]) -> str:
+    entries = bundle["entry"]
+    assert isinstance(entries, list)
+    value = entries[3]["resource"]["identifier"][0]["value"]
+    assert isinstance(value, str)
+    return value
+
+
+def test_a_transaction_whose_second_entry_is_refused_leaves_nothing_of_the_first(
+    server: Server,
+) -> None:
+    """Consent accepted, then its referral refused: 409, and the consent is not kept either."""
+    first, referral_id = fresh_referral("r4", grant=True)
+    first["entry"][4]["resource"]["meta"] = {"versionId": "1"}
+    with server.client() as client:
+        assert client.post("/fhir/r4/Bundle", json=first).status_code == 201
+    # The same referral version with other content, under a consent never seen
+    # before: the consent entry is acceptable on its own, the referral a conflict.
+    second = copy.deepcopy(first)
+    second["entry"][3]["resource"]["identifier"][0]["value"] = f"{CONSENT_ID}-{uuid.uuid4().hex}"
+    second["entry"][4]["resource"]["note"] = [{"text": "Other content under the same id."}]
+    new_consent = _consent_id_of(second)
+    with server.store.transaction() as conn:
+        before = Counter(entry.action for entry in audit.entries(conn))
+
+    with server.client() as client:
+        assert_outcome(client.post("/fhir/r4/Bundle", json=second), 409, "conflict")
+
+    with server.store.transaction() as conn:
+        assert consents.get_consent(conn, new_consent) is None
+        pending = outbox.pending(conn, limit=100_000)
+        entries = audit.entries(conn)
+    assert queued_for(server.store, referral_id) == ["referral.requested"]
+    assert not [row for row in pending if row.key == new_consent]
+    assert Counter(entry.action for entry in entries) - before == Counter(refused=1)
 
 
 def test_a_task_update_is_accepted_and_a_repeat_changes_nothing(server: Server) -> None:

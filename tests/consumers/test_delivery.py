@@ -16,12 +16,13 @@ from hub.audit import AuditRecorder, erase_subject
 from hub.broker.topics import dlq_topic, inbox_topic
 from hub.config import AgencyConfig, DeliverySettings, load_settings
 from hub.consumers.delivery import DeliveryWorker
+from hub.consumers.isolation import isolating
 from hub.consumers.records import IncomingRecord, OutgoingMessage, outgoing
 from hub.consumers.sealing import seal_messages
 from hub.contracts import AgencyKind, CloudEvent, DataCategory, Purpose, default_registry
 from hub.contracts.events import ConsentGrantedV1
 from hub.delivery import PullTransport
-from hub.errors import DeliveryError
+from hub.errors import DeliveryError, StoreError
 from hub.observability import HubMetrics
 from hub.services.intake import accept_event
 from hub.services.vault import unseal
@@ -192,6 +193,58 @@ async def test_a_final_failure_is_dead_lettered_at_once(setup: Setup) -> None:
     assert transport.attempts == 1
     assert setup.sleeps == []
     assert len(setup.publisher.to(dlq_topic(setup.ngo.id))) == 1
+
+
+async def test_a_failure_notice_reaches_the_sender_only_after_it_is_recorded(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the dead letter cannot be recorded, no notice or DLQ copy is published either."""
+    transport = ScriptedTransport([failing(retriable=False)])
+    event = setup.referral_to(setup.ngo)
+    monkeypatch.setattr(dead_letters, "add", _store_refuses)
+
+    with pytest.raises(StoreError):
+        await setup.worker(transport).handle([setup.record(setup.ngo, event)])
+
+    assert setup.publisher.messages == []
+
+
+async def test_a_copy_the_inbox_refuses_is_dead_lettered_and_the_rest_delivered(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One event a pull inbox keeps refusing goes to the DLQ; its batch is delivered."""
+    first, bad, last = (setup.referral_to(setup.court) for _ in range(3))
+    add_many = inbox.add_many
+
+    def refusing(conn: Any, agency_id: str, items: Any, at: datetime) -> set[str]:
+        if any(key[1] == bad.id for key, _ in items):
+            _store_refuses()
+        return add_many(conn, agency_id, items, at)
+
+    monkeypatch.setattr(inbox, "add_many", refusing)
+    worker = setup.worker(ScriptedTransport([]))
+    handle = isolating(worker.handle, worker.dead_letter, max_attempts=2, pause_s=0)
+
+    records = [setup.record(setup.court, e) for e in (first, bad, last)]
+    await handle(records)
+
+    with setup.store.transaction() as conn:
+        rows = inbox.list_after(conn, setup.court.id, after_seq=0, limit=10)
+        held = [row.event_id for row in rows]
+        (letter,) = dead_letters.list_dead_letters(conn, agency_id=setup.court.id)
+    assert held == [first.id, last.id]
+    assert letter.event_id == bad.id
+    assert "gave up after 2 attempts" in letter.reason
+    (parked,) = setup.publisher.to(dlq_topic(setup.court.id))
+    assert parked.value == records[1].value  # as it arrived, still sealed
+    (notice,) = setup.publisher.to(inbox_topic(setup.hospital.id))
+    assert bad.id.encode() in in_clear(setup.store, notice)
+
+
+def _store_refuses(*_args: object, **_kwargs: object) -> Any:
+    error = StoreError("IntegrityError: refused")
+    error.retriable = False
+    raise error
 
 
 async def test_a_withdrawal_during_retries_cancels_the_delivery(setup: Setup) -> None:

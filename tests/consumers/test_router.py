@@ -8,11 +8,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.audit import AuditRecorder, erase_subject
 from hub.broker.topics import INGRESS, ROUTER_DLQ, inbox_topic
+from hub.consumers.isolation import isolating
 from hub.consumers.records import IncomingRecord, OutgoingMessage
 from hub.consumers.router import ROUTER_CONSUMER, IngressRouter
 from hub.consumers.routing import AgencyView
@@ -27,10 +29,11 @@ from hub.contracts import (
 )
 from hub.contracts.events import ConsentGrantedV1, ConsentWithdrawnV1
 from hub.contracts.status import ReferralStatus
-from hub.errors import BrokerError
+from hub.errors import BrokerError, StoreError
 from hub.observability import HubMetrics
+from hub.runtime.relay import OutboxRelay
 from hub.services.intake import accept_event
-from hub.store import Store, dead_letters, disclosures, processed, referrals
+from hub.store import Store, audit, dead_letters, disclosures, processed, referrals
 from tests.consumers.sealed import in_clear
 from tests.support import (
     Agency,
@@ -227,21 +230,41 @@ async def test_a_record_with_a_foreign_extension_is_dead_lettered_not_delivered(
     assert letter.event_id == event.id
 
 
-async def test_a_failed_publish_commits_nothing_so_a_retry_routes_again(setup: Setup) -> None:
-    """If the broker refuses the copies, no effect is stored; the retried batch routes fully."""
+async def test_a_failed_publish_leaves_the_copies_to_the_relay(setup: Setup) -> None:
+    """If the broker refuses the copies after the commit, the outbox relay publishes them later."""
     consent = setup.consent()
     event = referral_event(setup.hospital, setup.court, consent)
     setup.publisher.fail = 1
 
-    with pytest.raises(BrokerError):
-        await setup.router.handle([setup.record(event)])
-    with setup.store.transaction() as conn:
-        assert referrals.get_referral(conn, event.subject) is None
-        assert not processed.is_processed(conn, ROUTER_CONSUMER, (event.source, event.id))
-
     await setup.router.handle([setup.record(event)])
 
+    assert setup.delivered_ids(setup.court) == []
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, event.subject) is not None
+        assert processed.is_processed(conn, ROUTER_CONSUMER, (event.source, event.id))
+    relay = OutboxRelay(store=setup.store, publisher=setup.publisher, metrics=HubMetrics.create())
+    await relay.drain_once()
     assert setup.delivered_ids(setup.court) == [event.id]
+
+
+async def test_nothing_is_published_when_the_commit_fails(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose effects cannot be recorded sends no copy to any agency."""
+    consent = setup.consent()
+    event = referral_event(setup.hospital, setup.court, consent)
+    monkeypatch.setattr(disclosures, "record_many", _refusing_store)
+
+    with pytest.raises(StoreError):
+        await setup.router.handle([setup.record(event)])
+
+    assert setup.publisher.messages == []
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, event.subject) is None
+
+
+def _refusing_store(*_args: object, **_kwargs: object) -> None:
+    raise StoreError("IntegrityError: refused")
 
 
 async def test_a_withdrawal_is_sent_to_every_agency_that_received_data(setup: Setup) -> None:
@@ -321,3 +344,56 @@ async def test_an_erased_subjects_record_is_dead_lettered_not_routed(setup: Setu
         (letter,) = dead_letters.list_dead_letters(conn)
         assert referrals.get_referral(conn, erased.subject) is None
     assert (letter.event_id, letter.reason, letter.envelope) == (erased.id, "subject erased", None)
+
+
+async def test_a_record_the_store_refuses_is_dead_lettered_and_its_batch_routed(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A referral the store keeps refusing goes to the DLQ with the reason; the others route."""
+    consent = setup.consent()
+    first, bad, last = (referral_event(setup.hospital, setup.court, consent) for _ in range(3))
+    insert = referrals.insert_referrals
+
+    def refusing(conn: Any, rows: Sequence[referrals.ReferralRow]) -> None:
+        if any(row.referral_id == bad.subject for row in rows):
+            raise _refused("IntegrityError: the store refuses this row")
+        insert(conn, rows)
+
+    monkeypatch.setattr(referrals, "insert_referrals", refusing)
+    handle = isolating(setup.router.handle, setup.router.dead_letter, max_attempts=2, pause_s=0)
+
+    await handle([setup.record(first), setup.record(bad), setup.record(last)])
+
+    assert setup.delivered_ids(setup.court) == [first.id, last.id]
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert _header(parked, "ce_id") == bad.id
+    assert "the store refuses this row" in _header(parked, "hub_dlq_reason")
+    with setup.store.transaction() as conn:
+        (letter,) = dead_letters.list_dead_letters(conn)
+        assert referrals.get_referral(conn, bad.subject) is None
+        logged = [e for e in audit.entries(conn) if e.event_id == bad.id]
+    assert letter.event_id == bad.id
+    assert "gave up after 2 attempts" in letter.reason
+    assert [entry.action for entry in logged] == ["dead-lettered"]
+
+
+async def test_a_due_date_past_the_calendar_on_the_topic_is_dead_lettered(setup: Setup) -> None:
+    """A record that skipped intake with an instant no store can hold never blocks the batch."""
+    consent = setup.consent()
+    good = referral_event(setup.hospital, setup.court, consent)
+    event = referral_event(setup.hospital, setup.court, consent)
+    bad = event.with_data({**event.data, "due_by": "0001-01-01T00:00:00+05:00"})
+
+    await setup.router.handle([setup.record(bad), setup.record(good)])
+
+    assert setup.delivered_ids(setup.court) == [good.id]
+    (parked,) = setup.publisher.to(ROUTER_DLQ)
+    assert "data.due_by" in _header(parked, "hub_dlq_reason")
+    with setup.store.transaction() as conn:
+        assert referrals.get_referral(conn, bad.subject) is None
+
+
+def _refused(message: str) -> StoreError:
+    error = StoreError(message)
+    error.retriable = False
+    return error

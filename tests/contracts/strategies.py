@@ -52,9 +52,13 @@ subject_ids = st.integers(32, 64).flatmap(
 )
 
 
+#: Any character the store can hold (PostgreSQL refuses NUL in text).
+_NOT_NUL = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
+
+
 def _readable(text: str) -> bool:
-    """Text the contracts accept: some character that is not blank."""
-    return any(not c.isspace() for c in text)
+    """Text the contracts accept: some character that is not blank, and no NUL."""
+    return any(not c.isspace() for c in text) and "\x00" not in text
 
 
 identifiers = st.text(min_size=1, max_size=40).filter(_readable)
@@ -142,7 +146,7 @@ evidence_references = _object(
     {
         "evidence_id": identifiers,
         "kind": _enum(EvidenceKind),
-        "location": st.text(min_size=1, max_size=80),
+        "location": st.text(_NOT_NUL, min_size=1, max_size=80),
         "sha256": sha256s,
     },
     {
@@ -242,7 +246,7 @@ def events_of(draw: st.DrawFn, payloads: st.SearchStrategy[EventPayload]) -> Clo
     consent_id = getattr(payload, "consent_id", None)
     return new_event(
         payload,
-        source=draw(st.text(min_size=1, max_size=60)),
+        source=draw(st.text(_NOT_NUL, min_size=1, max_size=60)),
         event_id=draw(st.none() | st.uuids().map(str) | identifiers),
         time=draw(st.none() | aware_datetimes),
         consent_id=draw(st.none() | st.just(consent_id)) if consent_id else None,

@@ -5,11 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from hub.contracts.agency import AgencyKind
 from hub.contracts.categories import DataCategory, categorised
-from hub.contracts.events._base import AgencyId, EventPayload, Identifier, Part, ShortText
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    Part,
+    ShortText,
+    StorableDatetime,
+)
 from hub.contracts.events.referral import SubjectId
 from hub.contracts.vocabulary import Purpose
 
@@ -57,8 +64,8 @@ class ConsentGrantedV1(EventPayload):
     recorded_by: AgencyId
     granted_by: GrantedBy
     scope: tuple[ConsentScope, ...] = Field(min_length=1)
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime | None = None
+    valid_from: StorableDatetime
+    valid_until: StorableDatetime | None = None
 
     @model_validator(mode="after")
     def _valid_period(self) -> ConsentGrantedV1:
@@ -98,5 +105,5 @@ class ConsentWithdrawnV1(EventPayload):
     consent_id: Identifier
     subject_id: SubjectId
     recorded_by: AgencyId
-    withdrawn_at: AwareDatetime
+    withdrawn_at: StorableDatetime
     reason: ShortText | None = categorised(DataCategory.NARRATIVE, "Why, if she said.")

@@ -5,10 +5,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from hub.contracts.categories import NOT_BLANK_PATTERN, TextKind, uncategorised_text
-from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    ShortText,
+    StorableDatetime,
+)
 
 __all__ = ["DeliveryFailedV1", "FailureReason"]
 
@@ -48,4 +54,4 @@ class DeliveryFailedV1(EventPayload):
         "What went wrong, in the hub's words.", "written by the hub, never about her"
     )
     attempts: int = Field(default=0, ge=0)
-    failed_at: AwareDatetime
+    failed_at: StorableDatetime

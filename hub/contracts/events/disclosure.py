@@ -5,10 +5,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from hub.contracts.categories import DataCategory, uncategorised_text
-from hub.contracts.events._base import AgencyId, EventPayload, Identifier, ShortText
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    ShortText,
+    StorableDatetime,
+)
 
 __all__ = ["DisclosureCompelledV1", "DisclosureCompelledV2", "LegalBasis"]
 
@@ -39,7 +45,7 @@ class _DisclosureCompelledFields(EventPayload):
     authorising_officer: ShortText = uncategorised_text(
         "Name and role of the officer who authorised the disclosure.", _LEGAL_GROUND
     )
-    inform_survivor_by: AwareDatetime = Field(
+    inform_survivor_by: StorableDatetime = Field(
         description="When the agency that recorded her consent must have informed her."
     )
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from hub.contracts.categories import DataCategory, categorised
-from hub.contracts.events._base import AgencyId, EventPayload, Identifier, LongText, ShortText
+from hub.contracts.events._base import (
+    AgencyId,
+    EventPayload,
+    Identifier,
+    LongText,
+    ShortText,
+    StorableDatetime,
+)
 
 __all__ = ["DeclineReason", "LegalOrderDeclinedV1", "LegalOrderIssuedV1"]
 
@@ -32,7 +39,7 @@ class LegalOrderIssuedV1(EventPayload):
     disclose_to: AgencyId | None = Field(
         default=None, description="The agency to disclose to; absent, the issuer itself."
     )
-    respond_by: AwareDatetime = Field(description="When the holder must have answered.")
+    respond_by: StorableDatetime = Field(description="When the holder must have answered.")
     order_reference: ShortText | None = categorised(
         DataCategory.LEGAL, "The order's own reference: issuing authority, case, date."
     )

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from hub.contracts.categories import DataCategory, categorised
 from hub.contracts.events._base import (
@@ -16,6 +16,7 @@ from hub.contracts.events._base import (
     LongText,
     Part,
     ShortText,
+    StorableDatetime,
 )
 from hub.contracts.status import ReferralStatus
 from hub.contracts.vocabulary import ServiceCode
@@ -136,7 +137,7 @@ class EvidenceReference(Part):
     kind: EvidenceKind
     location: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     sha256: Sha256
-    captured_at: AwareDatetime | None = None
+    captured_at: StorableDatetime | None = None
     online_platform: ShortText | None = None
     description: ShortText | None = None
 
@@ -151,7 +152,7 @@ class _ReferralRequestedFields(EventPayload):
     service: ServiceCode
     priority: Priority
     consent_id: Identifier
-    due_by: AwareDatetime | None = None
+    due_by: StorableDatetime | None = None
     pathway_step: Identifier | None = None
     reason: ShortText | None = categorised(
         DataCategory.NARRATIVE, "Why she is referred, in a sentence."
@@ -293,8 +294,8 @@ class ReferralOutcomeReportedV1(EventPayload):
     referral_id: Identifier
     domain: OutcomeDomain
     outcome: OutcomeCode
-    occurred_at: AwareDatetime
-    next_step_at: AwareDatetime | None = Field(
+    occurred_at: StorableDatetime
+    next_step_at: StorableDatetime | None = Field(
         default=None, description="When the next step (hearing, follow-up) is scheduled."
     )
     case_number: Identifier | None = categorised(
