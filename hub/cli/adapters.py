@@ -14,9 +14,11 @@ from typing import Annotated
 import typer
 
 from hub.adapters import AdapterContext, build_adapter, load_adapters
+from hub.adapters.social_db import AgencyDatabase, AgencyDatabaseError, check_schema
 from hub.cli._output import fail
 from hub.cli._settings import settings_or_exit
 from hub.cli.run import ConfigOption
+from hub.config.social_db import SocialDbDelivery
 from hub.contracts import MAX_EVENT_BYTES, default_registry, parse_structured
 from hub.errors import ConfigError, ContractError, HubError
 
@@ -107,6 +109,41 @@ def encode(
         sys.stdout.buffer.write(native)
         return
     typer.echo(json.dumps(native, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def check(
+    adapter: AdapterName,
+    agency: Annotated[str, typer.Option("--agency", help="The agency whose system to check.")],
+    config: ConfigOption = None,
+) -> None:
+    """Connect to an agency's system and report every mismatch with its mapping.
+
+    For social-db: each mapped table and column, its type, and the inbound
+    table's key on the event id; exit 0 when they agree, 1 listing each one.
+    """
+    settings = settings_or_exit(config)
+    if adapter != "social-db":
+        fail(f"hub adapters check knows social-db only, not {adapter!r}")
+    found = settings.agency(agency)
+    if found is None:
+        fail(f"--agency: no agency {agency!r} in the configuration")
+    if not isinstance(found.delivery, SocialDbDelivery):
+        fail(f"--agency: {agency} is configured for {found.delivery.mode}, not social-db")
+    try:
+        database = AgencyDatabase.connect(agency, found.delivery)
+    except AgencyDatabaseError as exc:
+        fail(_one_line(exc))
+    try:
+        mismatches = check_schema(database)
+    finally:
+        database.close()
+    if mismatches:
+        for mismatch in mismatches:
+            typer.echo(f"{agency}: {mismatch}", err=True)
+        raise typer.Exit(1)
+    tables = len(found.delivery.outgoing) + (1 if found.delivery.inbound else 0)
+    typer.echo(f"{agency}: {tables} tables match the mapping")
 
 
 def _version(value: str) -> str:

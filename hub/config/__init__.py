@@ -3,6 +3,7 @@
 from hub.config.agencies import AgencyConfig, FhirDelivery, PullDelivery, WebhookDelivery
 from hub.config.pathways import PathwayConfig, PathwayStep
 from hub.config.settings import AuditSettings, DeliverySettings, HubSettings, load_settings
+from hub.config.social_db import SocialDbDelivery
 
 __all__ = [
     "AgencyConfig",
@@ -13,6 +14,7 @@ __all__ = [
     "PathwayConfig",
     "PathwayStep",
     "PullDelivery",
+    "SocialDbDelivery",
     "WebhookDelivery",
     "load_settings",
 ]

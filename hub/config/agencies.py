@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
+from hub.config.social_db import SocialDbDelivery
 from hub.contracts import AgencyKind, ServiceCode, default_registry
 from hub.errors import UnknownEventType
 
@@ -14,6 +15,7 @@ __all__ = [
     "DeliveryConfig",
     "FhirDelivery",
     "PullDelivery",
+    "SocialDbDelivery",
     "WebhookDelivery",
 ]
 
@@ -49,7 +51,7 @@ class FhirDelivery(_Closed):
 
 
 DeliveryConfig = Annotated[
-    PullDelivery | WebhookDelivery | FhirDelivery, Field(discriminator="mode")
+    PullDelivery | WebhookDelivery | FhirDelivery | SocialDbDelivery, Field(discriminator="mode")
 ]
 
 
