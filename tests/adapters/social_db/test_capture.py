@@ -82,7 +82,8 @@ def test_rows_are_taken_in_once(
     first = capture.poll_once()
     again = capture.poll_once()
 
-    assert len(first.accepted) == 3 and not first.refused
+    assert len(first.accepted) == 3
+    assert not first.refused
     assert again.taken == 0
     events = outbox_events(hub_store)
     assert sorted(e.type for e in events) == [
@@ -116,7 +117,8 @@ def test_a_row_that_cannot_be_decoded_is_reported_and_the_rest_go_on(
     assert len(report.accepted) == 1
     ((agency, table, _key, reason),) = refused
     assert (agency, table) == (AGENCY, "case_referrals")
-    assert "case_referrals.service_code" in reason and "NO-SUCH" in reason
+    assert "case_referrals.service_code" in reason
+    assert "NO-SUCH" in reason
     states = {entry["state"]: entry for entry in database.ledger_entries()}
     assert states["refused"]["reason"] == reason
     assert [e.data["referral_id"] for e in outbox_events(hub_store)] == ["D-2"]
@@ -156,7 +158,8 @@ def test_rows_committed_out_of_order_are_all_taken(
     with app.connect() as conn:
         ids = dict(conn.execute(select(REFERRALS.c.dossier_no, REFERRALS.c.id)).all())
     assert ids["EARLY"] < ids["LATE"]
-    assert len(first.accepted) == 1 and len(second.accepted) == 1
+    assert len(first.accepted) == 1
+    assert len(second.accepted) == 1
     taken = sorted(e.data["referral_id"] for e in outbox_events(hub_store))
     assert taken == ["EARLY", "LATE"]
 
@@ -181,7 +184,8 @@ def test_a_crash_before_the_ledger_is_settled_resubmits_the_same_event(
 
     report = capture.poll_once()
 
-    assert len(report.accepted) == 1 and not report.refused
+    assert len(report.accepted) == 1
+    assert not report.refused
     assert len(outbox_events(hub_store)) == 1
     assert {e["state"] for e in database.ledger_entries()} == {"accepted"}
 
