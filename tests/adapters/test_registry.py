@@ -9,6 +9,7 @@ import pytest
 
 from hub.adapters import Adapter, AdapterContext, NativeInput, NativeOutput, registry
 from hub.adapters.fhir import FhirAdapter
+from hub.adapters.social_db import SocialDbAdapter
 from hub.contracts import CloudEvent
 from hub.errors import ConfigError
 
@@ -34,10 +35,10 @@ def declare(monkeypatch: pytest.MonkeyPatch, *entries: tuple[str, str]) -> None:
     monkeypatch.setattr(registry, "entry_points", lambda group: points)
 
 
-def test_the_fhir_adapter_is_always_there(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Even with no entry point declared (an uninstalled checkout), fhir is built in."""
+def test_the_built_in_adapters_are_always_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no entry point declared (an uninstalled checkout), fhir and social-db are built in."""
     declare(monkeypatch)
-    assert registry.load_adapters() == {"fhir": FhirAdapter}
+    assert registry.load_adapters() == {"fhir": FhirAdapter, "social-db": SocialDbAdapter}
 
 
 def test_declared_adapters_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +48,11 @@ def test_declared_adapters_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("echo", f"{__name__}:EchoAdapter"),
         ("fhir", "hub.adapters.fhir:FhirAdapter"),
     )
-    assert registry.load_adapters() == {"echo": EchoAdapter, "fhir": FhirAdapter}
+    assert registry.load_adapters() == {
+        "echo": EchoAdapter,
+        "fhir": FhirAdapter,
+        "social-db": SocialDbAdapter,
+    }
     built = registry.build_adapter("echo", AdapterContext(pseudonym_key=b"k"))
     assert isinstance(built, EchoAdapter)
 

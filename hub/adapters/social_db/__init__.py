@@ -8,6 +8,7 @@ Which table and column holds what is configuration
 """
 
 from hub.adapters.social_db._rows import decode_row, encode_row, row_event_id
+from hub.adapters.social_db.adapter import SocialDbAdapter
 from hub.adapters.social_db.capture import CaptureReport, ChangeCapture
 from hub.adapters.social_db.database import (
     AgencyDatabase,
@@ -25,6 +26,7 @@ __all__ = [
     "Claimed",
     "Mismatch",
     "Settlement",
+    "SocialDbAdapter",
     "check_schema",
     "decode_row",
     "encode_row",
