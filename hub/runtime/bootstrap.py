@@ -39,6 +39,7 @@ from hub.runtime.audit_stream import AuditStreamer
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
+from hub.runtime.social_db import SocialDbAgencies
 from hub.runtime.subscribers import BatchHandler, subscribe_batches
 from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
@@ -100,6 +101,14 @@ def build_app(services: HubServices) -> FastAPI:
             relay.notify()
 
     intake = GroupIntake(services.store, audit=services.audit)
+    databases = SocialDbAgencies(
+        settings=settings,
+        store=services.store,
+        registry=services.registry,
+        audit=services.audit,
+        metrics=services.metrics,
+        on_accepted=on_accepted,
+    )
 
     async def broker_ready() -> bool:
         return await ping(services.bootstrap_servers)
@@ -114,6 +123,7 @@ def build_app(services: HubServices) -> FastAPI:
         intake=intake,
         on_accepted=on_accepted,
         broker_ready=broker_ready,
+        agency_databases=databases.reachability,
     )
 
     @contextlib.asynccontextmanager
@@ -132,10 +142,13 @@ def build_app(services: HubServices) -> FastAPI:
         http = httpx.AsyncClient(timeout=settings.delivery.timeout_s)
         relay = OutboxRelay(store=services.store, publisher=publisher, metrics=services.metrics)
         relay_holder["relay"] = relay
-        broker = _subscribers(services, publisher, _transports(services, http))
+        transports = _transports(services, http)
+        transports[databases.transport.mode] = databases.transport
+        broker = _subscribers(services, publisher, transports)
         relay_task = asyncio.create_task(_supervised("outbox relay", relay.run))
         streamer = AuditStreamer(store=services.store, publisher=publisher)
         stream_task = asyncio.create_task(_supervised("audit stream", streamer.run))
+        databases_task = asyncio.create_task(_supervised("agency databases", databases.run))
         expiry_task = asyncio.create_task(
             _supervised(
                 "consent expiry",
@@ -148,7 +161,7 @@ def build_app(services: HubServices) -> FastAPI:
             yield
         finally:
             await broker.stop()
-            for task in (relay_task, expiry_task, stream_task):
+            for task in (relay_task, expiry_task, stream_task, databases_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

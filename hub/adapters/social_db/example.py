@@ -1,23 +1,14 @@
 """An example case-management schema and the mapping that connects it.
 
 It stands for what a social-service agency's application typically has: a
-table of referrals its workers send, one of status updates on referrals it
-received, and a table the hub fills with what arrives. Agency IT teams start
+table of referrals its workers send, one of status updates and one of outcomes
+on referrals it received, and a table the hub fills with what arrives. Agency IT teams start
 from :func:`example_mapping` and rename; the demo and the tests run on it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 
 from hub.config.social_db import InboundTable, OutgoingSource, SocialDbDelivery
 
@@ -50,6 +41,15 @@ def example_tables(metadata: MetaData | None = None) -> MetaData:
         Column("dossier_no", String(64), nullable=False),
         Column("new_status", String(32), nullable=False),
         Column("why", String(200), nullable=True),
+        Column("remark", Text, nullable=True),
+    )
+    Table(
+        "case_outcomes",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("dossier_no", String(64), nullable=False),
+        Column("result_code", String(32), nullable=False),
+        Column("occurred", DateTime, nullable=False),
         Column("remark", Text, nullable=True),
     )
     Table(
@@ -106,6 +106,17 @@ def example_mapping(url_env: str = "HUB_SOCIAL_DB_URL") -> SocialDbDelivery:
                     "note": "remark",
                 },
             ),
+            OutgoingSource(
+                kind="outcome",
+                table="case_outcomes",
+                key="id",
+                columns={
+                    "referral_id": "dossier_no",
+                    "outcome": "result_code",
+                    "occurred_at": "occurred",
+                    "note": "remark",
+                },
+            ),
         ),
         inbound=InboundTable(
             table="hub_received",
@@ -126,6 +137,11 @@ def example_mapping(url_env: str = "HUB_SOCIAL_DB_URL") -> SocialDbDelivery:
         value_maps={
             "priority": {"NORMAL": "routine", "URGENT": "urgent", "VITAL": "emergency"},
             "service": {"AIDE-ECO": "social-economic-support", "HEBERG": "emergency-shelter"},
+            "outcome": {
+                "AIDE-ACCORDEE": "financial-support-granted",
+                "HEBERGEE": "shelter-provided",
+                "REFUS-BENEF": "declined-by-survivor",
+            },
             "status": {
                 "RECU": "received",
                 "ACCEPTE": "accepted",

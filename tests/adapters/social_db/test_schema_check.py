@@ -78,6 +78,7 @@ def test_a_missing_table_is_reported(agency_url: str, monkeypatch: pytest.Monkey
     assert found == {
         "case_referrals: no such table or view",
         "case_status_updates: no such table or view",
+        "case_outcomes: no such table or view",
         "hub_received: no such table",
     }
 
@@ -138,4 +139,4 @@ def test_the_cli_check_passes_on_a_matching_database(
     )
 
     assert result.exit_code == 0, result.output
-    assert "3 tables match the mapping" in result.output
+    assert "4 tables match the mapping" in result.output
