@@ -65,6 +65,11 @@ class AgencyConfig(_Closed):
         description="SHA-256 (hex) of the agency's bearer token; the token itself is never stored."
     )
     delivery: DeliveryConfig = PullDelivery()
+    aliases: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = Field(
+        default=(),
+        description="Names other systems use for the agency: FHIR references "
+        "(Organization/x), identifiers written system|value, court codes.",
+    )
     accepts: dict[str, tuple[int, ...]] = Field(
         default_factory=dict,
         description="Contract versions the agency reads, per event type; absent means latest.",

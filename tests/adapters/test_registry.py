@@ -8,6 +8,7 @@ from typing import ClassVar
 import pytest
 
 from hub.adapters import Adapter, AdapterContext, NativeInput, NativeOutput, registry
+from hub.adapters.court import CourtAdapter
 from hub.adapters.fhir import FhirAdapter
 from hub.adapters.social_db import SocialDbAdapter
 from hub.contracts import CloudEvent
@@ -36,9 +37,13 @@ def declare(monkeypatch: pytest.MonkeyPatch, *entries: tuple[str, str]) -> None:
 
 
 def test_the_built_in_adapters_are_always_there(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no entry point declared (an uninstalled checkout), fhir and social-db are built in."""
+    """With no entry point declared (an uninstalled checkout), the built-in ones are there."""
     declare(monkeypatch)
-    assert registry.load_adapters() == {"fhir": FhirAdapter, "social-db": SocialDbAdapter}
+    assert registry.load_adapters() == {
+        "court": CourtAdapter,
+        "fhir": FhirAdapter,
+        "social-db": SocialDbAdapter,
+    }
 
 
 def test_declared_adapters_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,6 +54,7 @@ def test_declared_adapters_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("fhir", "hub.adapters.fhir:FhirAdapter"),
     )
     assert registry.load_adapters() == {
+        "court": CourtAdapter,
         "echo": EchoAdapter,
         "fhir": FhirAdapter,
         "social-db": SocialDbAdapter,
@@ -91,5 +97,5 @@ def test_an_entry_point_may_not_replace_a_built_in(monkeypatch: pytest.MonkeyPat
 def test_an_unknown_adapter_name_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """build_adapter names the adapters it knows."""
     declare(monkeypatch)
-    with pytest.raises(ConfigError, match="known: fhir"):
+    with pytest.raises(ConfigError, match="known: court, fhir, social-db"):
         registry.build_adapter("court-registry", AdapterContext(pseudonym_key=b"k"))
