@@ -3,7 +3,8 @@
 A package ships an adapter by declaring an entry point in the ``hub.adapters``
 group (``name = "package.module:AdapterClass"``). The built-in ``court``,
 ``fhir`` and ``social-db`` adapters are always present, even when the package
-metadata lacks their entries (a source checkout that was never installed). Nothing is loaded at import time.
+metadata lacks their entries (a source checkout that was never installed).
+Nothing is loaded at import time.
 """
 
 from __future__ import annotations

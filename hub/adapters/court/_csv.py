@@ -125,5 +125,10 @@ def write_csv(records: list[Record], columns: Mapping[str, str] | None = None) -
             **record.fields,
             **{f"{name}-system": system for name, system in record.systems.items()},
         }
-        writer.writerow([values.get(name, "") for name in order])
+        row = [values.get(name, "") for name in order]
+        if any("\x00" in cell for cell in row):
+            raise AdapterError(
+                "holds a NUL character, which CSV files cannot carry", path=record.where
+            )
+        writer.writerow(row)
     return out.getvalue().encode("utf-8")

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -56,7 +56,7 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
         "protection-order",
         "data",
     ),
-    "status-change": ("referral-id", "status", "status-reason", "note"),
+    "status-change": ("referral-id", "status", "business-status", "status-reason", "note"),
     "outcome": ("referral-id", "outcome", "occurred-at", "next-step-at", "case-number", "note"),
     "notice": ("payload",),
 }
@@ -120,7 +120,7 @@ def record_of(event: CloudEvent, registry: ContractRegistry, directory: Director
                 "service": data["service"],
                 "priority": data["priority"],
                 "consent-ref": data["consent_id"],
-                "due-by": data.get("due_by"),
+                "due-by": _utc(data.get("due_by")),
                 "reason": data.get("reason"),
                 "narrative": data.get("narrative"),
                 "risk-level": (data.get("safety_risk") or {}).get("level"),
@@ -138,6 +138,7 @@ def record_of(event: CloudEvent, registry: ContractRegistry, directory: Director
             {
                 "referral-id": data["referral_id"],
                 "status": data["status"],
+                "business-status": data.get("business_status"),
                 "status-reason": data.get("status_reason"),
                 "note": data.get("note"),
             }
@@ -148,8 +149,8 @@ def record_of(event: CloudEvent, registry: ContractRegistry, directory: Director
             {
                 "referral-id": data["referral_id"],
                 "outcome": data["outcome"],
-                "occurred-at": data["occurred_at"],
-                "next-step-at": data.get("next_step_at"),
+                "occurred-at": _utc(data["occurred_at"]),
+                "next-step-at": _utc(data.get("next_step_at")),
                 "case-number": data.get("case_number"),
                 "note": data.get("note"),
             }
@@ -158,7 +159,7 @@ def record_of(event: CloudEvent, registry: ContractRegistry, directory: Director
         return Record(
             "notice",
             event.id,
-            event.time,
+            event.time.astimezone(UTC),
             {"payload": json.dumps(data, ensure_ascii=False, sort_keys=True)},
             attributes=_present(
                 {
@@ -169,7 +170,14 @@ def record_of(event: CloudEvent, registry: ContractRegistry, directory: Director
                 }
             ),
         )
-    return Record(kind, event.id, event.time, fields)
+    return Record(kind, event.id, event.time.astimezone(UTC), fields)
+
+
+def _utc(value: str | None) -> str | None:
+    """A date-time in UTC: XML Schema admits offsets up to 14 hours, RFC 3339 more."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC).isoformat()
 
 
 def _present(values: Mapping[str, Any]) -> dict[str, str]:
@@ -181,11 +189,11 @@ def _flag(value: object) -> str | None:
 
 
 def _text(record: Record, name: str) -> str | None:
+    """The value as written; blank counts as absent (XML and CSV cannot tell them apart)."""
     value = record.fields.get(name)
-    if value is None:
+    if value is None or not value.strip():
         return None
-    value = value.strip()
-    return value or None
+    return value
 
 
 def _moment(record: Record, name: str) -> str | None:
@@ -193,7 +201,7 @@ def _moment(record: Record, name: str) -> str | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise AdapterError(f"not a date-time: {value!r}", path=record.at(name)) from None
     if moment.tzinfo is None:
@@ -205,6 +213,7 @@ def _boolean(record: Record, name: str) -> bool | None:
     value = _text(record, name)
     if value is None:
         return None
+    value = value.strip()
     if value.lower() in ("true", "1"):
         return True
     if value.lower() in ("false", "0"):
@@ -216,6 +225,7 @@ def _code(record: Record, name: str, directory: Directory, kind: str) -> str | N
     value = _text(record, name)
     if value is None:
         return None
+    value = value.strip()
     system = record.systems.get(name)
     if kind in ("service", "outcome", "status"):
         return directory.code(kind, value, system, element=record.at(name))  # type: ignore[arg-type]
@@ -278,6 +288,7 @@ def _status(record: Record, _sender: str, directory: Directory, _key: bytes) -> 
     return ReferralStatusChangedV1, {
         "referral_id": _text(record, "referral-id"),
         "status": _code(record, "status", directory, "status"),
+        "business_status": _text(record, "business-status"),
         "status_reason": _text(record, "status-reason"),
         "note": _text(record, "note"),
     }
@@ -308,6 +319,7 @@ _FIELD_ELEMENTS = {
     "due_by": "due-by",
     "safety_risk": "risk-level",
     "status_reason": "status-reason",
+    "business_status": "business-status",
     "occurred_at": "occurred-at",
     "next_step_at": "next-step-at",
     "case_number": "case-number",

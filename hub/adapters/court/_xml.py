@@ -8,11 +8,13 @@ also bounds the depth: every record is two levels below the root.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from typing import cast
-from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
+from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape, quoteattr
 
 import xmlschema
 from defusedxml import DefusedXmlException
@@ -58,7 +60,7 @@ def parse_xml(raw: bytes) -> tuple[str, list[Record]]:
         raise UnreadableInput(f"the root element is {root.tag!r}, not court-records in {NAMESPACE}")
     error = next(court_schema().iter_errors(root), None)
     if error is not None:
-        raise AdapterError(_reason(error), path=error.path or "/court-records")
+        raise AdapterError(_reason(error), path=_path(error))
     counts: dict[str, int] = {}
     records = []
     for element in root:
@@ -90,28 +92,52 @@ _RECORD_ATTRS = frozenset({"record-id", "recorded-at"})
 
 
 def write_xml(sender: str, records: list[Record]) -> bytes:
-    """One file of records, valid against the schema."""
-    root = Element(f"{_NS}court-records", {"sender": sender, "format-version": "1"})
+    """One file of records, valid against the schema; AdapterError for text XML cannot hold."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<court-records xmlns="{NAMESPACE}" sender={_attr(sender)} format-version="1">',
+    ]
     for record in records:
         attributes = {
             "record-id": record.record_id,
             "recorded-at": record.recorded_at.isoformat(),
             **record.attributes,
         }
-        element = SubElement(root, f"{_NS}{record.kind}", attributes)
+        rendered = "".join(f" {name}={_attr(value)}" for name, value in attributes.items())
+        parts.append(f"<{record.kind}{rendered}>")
         for name in RECORD_FIELDS[record.kind]:
             value = record.fields.get(name)
             if value is None:
                 continue
-            child = SubElement(element, f"{_NS}{name}")
-            child.text = value
             system = record.systems.get(name)
-            if system is not None:
-                child.set("system", system)
-    body: bytes = tostring(
-        root, encoding="utf-8", xml_declaration=True, default_namespace=NAMESPACE
-    )
+            system_attr = f" system={_attr(system)}" if system is not None else ""
+            parts.append(f"<{name}{system_attr}>{_text(value, name)}</{name}>")
+        parts.append(f"</{record.kind}>")
+    parts.append("</court-records>\n")
+    body = "".join(parts).encode("utf-8")
+    # What the hub writes must be what it publishes: a value the schema refuses
+    # (an identifier with surrounding blanks, say) fails here, not at the court.
+    error = next(court_schema().iter_errors(fromstring(body)), None)
+    if error is not None:
+        raise AdapterError(_reason(error), path=_path(error))
     return body
+
+
+# XML 1.0 cannot hold these characters at all, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: str, name: str) -> str:
+    if _NOT_XML.search(value):
+        raise AdapterError("holds a control character XML cannot carry", path=name)
+    # Carriage returns as references: a parser would turn a literal one into a newline.
+    return escape(value, {"\r": "&#13;"})
+
+
+def _attr(value: str) -> str:
+    if _NOT_XML.search(value):
+        raise AdapterError("holds a control character XML cannot carry", path="attribute")
+    return quoteattr(value, {"\r": "&#13;", "\n": "&#10;", "\t": "&#9;"})
 
 
 #: Root, record, field: anything deeper is not a court-records file.
@@ -127,6 +153,10 @@ def _check_depth(root: Element) -> None:
         stack.extend((child, depth + 1) for child in element)
 
 
+def _path(error: xmlschema.XMLSchemaValidationError) -> str:
+    return (error.path or "/court-records").replace(_NS, "")
+
+
 def _reason(error: xmlschema.XMLSchemaValidationError) -> str:
-    reason = error.reason or "invalid"
+    reason = (error.reason or "invalid").replace(_NS, "")
     return " ".join(reason.split())[:300]
