@@ -6,12 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
+from hub.config.court_files import CourtFilesDelivery
 from hub.config.social_db import SocialDbDelivery
 from hub.contracts import AgencyKind, ServiceCode, default_registry
 from hub.errors import UnknownEventType
 
 __all__ = [
     "AgencyConfig",
+    "CourtFilesDelivery",
     "DeliveryConfig",
     "FhirDelivery",
     "PullDelivery",
@@ -51,7 +53,8 @@ class FhirDelivery(_Closed):
 
 
 DeliveryConfig = Annotated[
-    PullDelivery | WebhookDelivery | FhirDelivery | SocialDbDelivery, Field(discriminator="mode")
+    PullDelivery | WebhookDelivery | FhirDelivery | SocialDbDelivery | CourtFilesDelivery,
+    Field(discriminator="mode"),
 ]
 
 

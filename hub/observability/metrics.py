@@ -26,6 +26,9 @@ class HubMetrics:
     delivery_latency: Histogram
     agency_database_up: Gauge
     agency_rows_taken: Counter
+    court_files: Counter
+    court_files_unacknowledged: Gauge
+    court_files_reoffered: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> HubMetrics:
@@ -107,6 +110,24 @@ class HubMetrics:
                 "hub_agency_rows_taken",
                 "Rows taken in from social-db agencies' tables, by outcome.",
                 ["agency", "outcome"],
+                registry=registry,
+            ),
+            court_files=Counter(
+                "hub_court_files",
+                "Files taken in from courts' registries, by outcome (processed, rejected).",
+                ["agency", "outcome"],
+                registry=registry,
+            ),
+            court_files_unacknowledged=Gauge(
+                "hub_court_files_unacknowledged",
+                "Files offered to a court's registry and not yet acknowledged.",
+                ["agency"],
+                registry=registry,
+            ),
+            court_files_reoffered=Counter(
+                "hub_court_files_reoffered",
+                "Delivery files written again: missing from the court's folder, unacknowledged.",
+                ["agency"],
                 registry=registry,
             ),
         )
