@@ -104,16 +104,16 @@ def write_xml(sender: str, records: list[Record]) -> bytes:
             **record.attributes,
         }
         rendered = "".join(f" {name}={_attr(value)}" for name, value in attributes.items())
-        parts.append(f"<{record.kind}{rendered}>")
+        parts.append(f"\n  <{record.kind}{rendered}>")
         for name in RECORD_FIELDS[record.kind]:
             value = record.fields.get(name)
             if value is None:
                 continue
             system = record.systems.get(name)
             system_attr = f" system={_attr(system)}" if system is not None else ""
-            parts.append(f"<{name}{system_attr}>{_text(value, name)}</{name}>")
-        parts.append(f"</{record.kind}>")
-    parts.append("</court-records>\n")
+            parts.append(f"\n    <{name}{system_attr}>{_text(value, name)}</{name}>")
+        parts.append(f"\n  </{record.kind}>")
+    parts.append("\n</court-records>\n")
     body = "".join(parts).encode("utf-8")
     # What the hub writes must be what it publishes: a value the schema refuses
     # (an identifier with surrounding blanks, say) fails here, not at the court.

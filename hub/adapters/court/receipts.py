@@ -43,7 +43,7 @@ class Receipt:
             f"received-at={_attr(self.received_at.astimezone(UTC).isoformat())}>",
         ]
         if self.refused is not None:
-            parts.append(f"<file-refused>{_text(self.refused[:500])}</file-refused>")
+            parts.append(f"\n  <file-refused>{_text(self.refused[:500])}</file-refused>")
         for line in self.lines:
             attributes = {
                 "record-id": line.record_id,
@@ -54,8 +54,8 @@ class Receipt:
             rendered = "".join(
                 f" {name}={_attr(value)}" for name, value in attributes.items() if value is not None
             )
-            parts.append(f"<record{rendered}>{_text(line.reason)}</record>")
-        parts.append("</court-receipt>\n")
+            parts.append(f"\n  <record{rendered}>{_text(line.reason)}</record>")
+        parts.append("\n</court-receipt>\n")
         return "".join(parts).encode("utf-8")
 
     def _csv(self) -> bytes:
