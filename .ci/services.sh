@@ -46,7 +46,7 @@ ensure_postgres_database() {
 }
 
 _mariadb_answers() {
-    mariadb -h 127.0.0.1 -P 3306 -u hub -phub -e 'SELECT 1' test >/dev/null 2>&1
+    mariadb -h 127.0.0.1 -P 3306 -u hub -phub -e 'CREATE DATABASE IF NOT EXISTS hub_probe; DROP DATABASE hub_probe' test >/dev/null 2>&1
 }
 
 ensure_mariadb() {
@@ -66,8 +66,9 @@ ensure_mariadb() {
 CREATE DATABASE IF NOT EXISTS test;
 CREATE USER IF NOT EXISTS 'hub'@'127.0.0.1' IDENTIFIED BY 'hub';
 CREATE USER IF NOT EXISTS 'hub'@'localhost' IDENTIFIED BY 'hub';
-GRANT ALL PRIVILEGES ON test.* TO 'hub'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON test.* TO 'hub'@'localhost';
+-- Tests create a database each (hub_test_...): this throwaway server is theirs.
+GRANT ALL PRIVILEGES ON *.* TO 'hub'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'hub'@'localhost';
 FLUSH PRIVILEGES;
 SQL
     _mariadb_answers

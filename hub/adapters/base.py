@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
 
+from hub.adapters.directory import Directory
 from hub.contracts import CloudEvent, ContractRegistry, default_registry
 from hub.errors import AdapterError
 
@@ -63,6 +64,8 @@ class AdapterContext:
     authenticated caller). ``pseudonym_key`` keys the hash that turns
     agency-local patient identifiers into subject ids; it is never shown.
     ``clock`` stamps events whose native form carries no timestamp.
+    ``directory`` resolves the names and codes external systems use (see
+    :mod:`hub.adapters.directory`).
     """
 
     pseudonym_key: bytes = field(repr=False)
@@ -70,6 +73,8 @@ class AdapterContext:
     registry: ContractRegistry = field(default_factory=default_registry)
     options: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = _utc_now
+    #: The configuration's agency aliases and code maps, for names external systems use.
+    directory: Directory | None = None
 
 
 class Adapter(ABC):

@@ -1,9 +1,10 @@
 """Finding the adapters: the built-in ones, and any an installed package declares.
 
 A package ships an adapter by declaring an entry point in the ``hub.adapters``
-group (``name = "package.module:AdapterClass"``). The built-in ``fhir`` adapter
-is always present, even when the package metadata lacks its entry (a source
-checkout that was never installed). Nothing is loaded at import time.
+group (``name = "package.module:AdapterClass"``). The built-in ``court``,
+``fhir`` and ``social-db`` adapters are always present, even when the package
+metadata lacks their entries (a source checkout that was never installed).
+Nothing is loaded at import time.
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint, entry_points
 
 from hub.adapters.base import Adapter, AdapterContext
+from hub.adapters.court import CourtAdapter
 from hub.adapters.fhir import FhirAdapter
+from hub.adapters.social_db import SocialDbAdapter
 from hub.errors import ConfigError
 
 __all__ = ["ENTRY_POINT_GROUP", "build_adapter", "load_adapters"]
 
 ENTRY_POINT_GROUP = "hub.adapters"
 
-_BUILT_IN: dict[str, type[Adapter]] = {FhirAdapter.name: FhirAdapter}
+_BUILT_IN: dict[str, type[Adapter]] = {
+    CourtAdapter.name: CourtAdapter,
+    FhirAdapter.name: FhirAdapter,
+    SocialDbAdapter.name: SocialDbAdapter,
+}
 
 
 def load_adapters() -> dict[str, type[Adapter]]:

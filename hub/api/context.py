@@ -32,6 +32,8 @@ class ApiContext:
     intake: GroupIntake | None = None
     on_accepted: Callable[[], None] = lambda: None
     broker_ready: Callable[[], Awaitable[bool]] | None = None
+    #: Whether each agency database the hub reads and writes answered last time.
+    agency_databases: Callable[[], Mapping[str, bool]] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 

@@ -34,6 +34,9 @@ async def readyz(hub: Hub) -> Response:
         checks["store"] = "unreachable"
     if hub.broker_ready is not None:
         checks["broker"] = "ok" if await hub.broker_ready() else "unreachable"
+    if hub.agency_databases is not None:
+        for agency_id, up in sorted(hub.agency_databases().items()):
+            checks[f"agency-database:{agency_id}"] = "ok" if up else "unreachable"
     if all(value == "ok" for value in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     return problem(503, "Not ready", "a dependency is unreachable", checks=checks)

@@ -14,10 +14,14 @@ from typing import Annotated
 import typer
 
 from hub.adapters import AdapterContext, build_adapter, load_adapters
+from hub.adapters.court._xml import MAX_FILE_BYTES
+from hub.adapters.directory import Directory
+from hub.adapters.social_db import AgencyDatabase, AgencyDatabaseError, check_schema
 from hub.cli._output import fail
 from hub.cli._settings import settings_or_exit
 from hub.cli.run import ConfigOption
-from hub.contracts import MAX_EVENT_BYTES, default_registry, parse_structured
+from hub.config.social_db import SocialDbDelivery
+from hub.contracts import default_registry, parse_structured
 from hub.errors import ConfigError, ContractError, HubError
 
 __all__ = ["app"]
@@ -74,6 +78,7 @@ def decode(
         pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
         source=source,
         options=options,
+        directory=Directory.from_settings(settings),
     )
     raw = _read(file)
     try:
@@ -93,7 +98,10 @@ def encode(
     """Print one canonical event in the adapter's native form."""
     settings = settings_or_exit(config)
     version = _version(fhir_version) if fhir_version is not None else None
-    context = AdapterContext(pseudonym_key=settings.pseudonym_key.get_secret_value().encode())
+    context = AdapterContext(
+        pseudonym_key=settings.pseudonym_key.get_secret_value().encode(),
+        directory=Directory.from_settings(settings),
+    )
     raw = _read(event_file)
     try:
         event = parse_structured(raw)
@@ -109,6 +117,41 @@ def encode(
     typer.echo(json.dumps(native, indent=2, ensure_ascii=False))
 
 
+@app.command()
+def check(
+    adapter: AdapterName,
+    agency: Annotated[str, typer.Option("--agency", help="The agency whose system to check.")],
+    config: ConfigOption = None,
+) -> None:
+    """Connect to an agency's system and report every mismatch with its mapping.
+
+    For social-db: each mapped table and column, its type, and the inbound
+    table's key on the event id; exit 0 when they agree, 1 listing each one.
+    """
+    settings = settings_or_exit(config)
+    if adapter != "social-db":
+        fail(f"hub adapters check knows social-db only, not {adapter!r}")
+    found = settings.agency(agency)
+    if found is None:
+        fail(f"--agency: no agency {agency!r} in the configuration")
+    if not isinstance(found.delivery, SocialDbDelivery):
+        fail(f"--agency: {agency} is configured for {found.delivery.mode}, not social-db")
+    try:
+        database = AgencyDatabase.connect(agency, found.delivery)
+    except AgencyDatabaseError as exc:
+        fail(_one_line(exc))
+    try:
+        mismatches = check_schema(database)
+    finally:
+        database.close()
+    if mismatches:
+        for mismatch in mismatches:
+            typer.echo(f"{agency}: {mismatch}", err=True)
+        raise typer.Exit(1)
+    tables = len(found.delivery.outgoing) + (1 if found.delivery.inbound else 0)
+    typer.echo(f"{agency}: {tables} tables match the mapping")
+
+
 def _version(value: str) -> str:
     version = value.strip().lower()
     if version not in _VERSIONS:
@@ -116,13 +159,17 @@ def _version(value: str) -> str:
     return version
 
 
+#: The largest input any built-in adapter reads (a court registry's batch file).
+_MAX_INPUT_BYTES = MAX_FILE_BYTES
+
+
 def _read(file: str) -> bytes:
     """At most one byte over the limit, so a huge file is refused without reading it all."""
     try:
         if file == "-":
-            return sys.stdin.buffer.read(MAX_EVENT_BYTES + 1)
+            return sys.stdin.buffer.read(_MAX_INPUT_BYTES + 1)
         with Path(file).open("rb") as handle:
-            return handle.read(MAX_EVENT_BYTES + 1)
+            return handle.read(_MAX_INPUT_BYTES + 1)
     except OSError as exc:
         fail(f"{file}: {exc.strerror or exc}")
 

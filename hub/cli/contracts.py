@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from hub.adapters.court.docs import court_docs
 from hub.cli._output import fail
 from hub.contracts import default_registry
 from hub.contracts.checks import category_problems, compatibility_problems, stale_docs
@@ -56,7 +57,7 @@ def export(
     ),
 ) -> None:
     """Write JSON Schemas, one page per event, the AsyncAPI document and an index."""
-    written = export_docs(default_registry(), out)
+    written = export_docs(default_registry(), out, court_docs(default_registry()))
     typer.echo(f"wrote {len(written)} files to {out}")
 
 
@@ -70,7 +71,7 @@ def check(
     or stale docs."""
     problems = compatibility_problems(default_registry())
     problems += category_problems(default_registry())
-    problems += stale_docs(default_registry(), docs)
+    problems += stale_docs(default_registry(), docs, court_docs(default_registry()))
     if problems:
         for problem in problems:
             typer.echo(f"error: {problem}", err=True)

@@ -6,14 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
+from hub.config.court_files import CourtFilesDelivery
+from hub.config.social_db import SocialDbDelivery
 from hub.contracts import AgencyKind, ServiceCode, default_registry
 from hub.errors import UnknownEventType
 
 __all__ = [
     "AgencyConfig",
+    "CourtFilesDelivery",
     "DeliveryConfig",
     "FhirDelivery",
     "PullDelivery",
+    "SocialDbDelivery",
     "WebhookDelivery",
 ]
 
@@ -49,7 +53,8 @@ class FhirDelivery(_Closed):
 
 
 DeliveryConfig = Annotated[
-    PullDelivery | WebhookDelivery | FhirDelivery, Field(discriminator="mode")
+    PullDelivery | WebhookDelivery | FhirDelivery | SocialDbDelivery | CourtFilesDelivery,
+    Field(discriminator="mode"),
 ]
 
 
@@ -63,6 +68,11 @@ class AgencyConfig(_Closed):
         description="SHA-256 (hex) of the agency's bearer token; the token itself is never stored."
     )
     delivery: DeliveryConfig = PullDelivery()
+    aliases: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = Field(
+        default=(),
+        description="Names other systems use for the agency: FHIR references "
+        "(Organization/x), identifiers written system|value, court codes.",
+    )
     accepts: dict[str, tuple[int, ...]] = Field(
         default_factory=dict,
         description="Contract versions the agency reads, per event type; absent means latest.",

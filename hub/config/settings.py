@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from hub.config.agencies import AgencyConfig
+from hub.config.code_maps import CodeMapEntry
 from hub.config.pathways import PathwayConfig
 from hub.contracts import AgencyKind
 from hub.errors import ConfigError
@@ -176,6 +177,7 @@ class HubSettings(BaseSettings):
     disclosure: DisclosureSettings = DisclosureSettings()
     agencies: tuple[AgencyConfig, ...] = ()
     pathways: tuple[PathwayConfig, ...] = ()
+    code_maps: tuple[CodeMapEntry, ...] = ()
 
     @classmethod
     def settings_customise_sources(
@@ -199,6 +201,20 @@ class HubSettings(BaseSettings):
             if agency.id == self.hub_id:
                 raise ValueError(f"agencies[{index}].id: {agency.id!r} is the hub's own id")
             seen.add(agency.id)
+        # Every adapter resolves a name to one agency: a name may not mean two.
+        names = {agency_id: agency_id for agency_id in seen}
+        for index, agency in enumerate(self.agencies):
+            for alias in agency.aliases:
+                other = names.setdefault(alias, agency.id)
+                if other != agency.id:
+                    raise ValueError(f"agencies[{index}].aliases: {alias!r} already names {other}")
+        mapped: dict[tuple[str, str], str] = {}
+        for index, entry in enumerate(self.code_maps):
+            known = mapped.setdefault((entry.system, entry.code), f"{entry.kind} {entry.target}")
+            if known != f"{entry.kind} {entry.target}":
+                raise ValueError(
+                    f"code_maps[{index}]: {entry.system}|{entry.code} already maps to {known}"
+                )
         return self
 
     @model_validator(mode="after")

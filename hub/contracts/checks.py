@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import tempfile
+from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
 
@@ -45,13 +46,15 @@ def category_problems(registry: ContractRegistry) -> list[str]:
     ]
 
 
-def stale_docs(registry: ContractRegistry, docs: Path) -> list[str]:
-    """One message per file that differs between ``docs`` and a fresh export."""
+def stale_docs(
+    registry: ContractRegistry, docs: Path, extra: Mapping[str, str] | None = None
+) -> list[str]:
+    """One message per file that differs between ``docs`` and a fresh export (with ``extra``)."""
     if not docs.is_dir():
         return [f"{docs}: no generated docs; run `hub contracts export --out {docs}`"]
     with tempfile.TemporaryDirectory() as scratch:
         fresh = Path(scratch)
-        export_docs(registry, fresh)
+        export_docs(registry, fresh, extra)
         expected = {path.relative_to(fresh) for path in fresh.rglob("*") if path.is_file()}
         present = {path.relative_to(docs) for path in docs.rglob("*") if path.is_file()}
         problems = [f"{docs / name}: missing" for name in sorted(expected - present)]

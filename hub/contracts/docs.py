@@ -78,10 +78,12 @@ _KAFKA_HEADERS: tuple[tuple[str, bool, str], ...] = (
 )
 
 
-def export_docs(registry: ContractRegistry, out: Path) -> list[Path]:
-    """Write every generated file under ``out``; the paths written, sorted."""
+def export_docs(
+    registry: ContractRegistry, out: Path, extra: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Write every generated file under ``out`` (and ``extra``'s); the paths written, sorted."""
     written: list[Path] = []
-    for relative, text in render_docs(registry).items():
+    for relative, text in {**render_docs(registry), **(extra or {})}.items():
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         # Bytes, not text mode, so no platform turns "\n" into "\r\n".

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.adapters.social_db.example import example_mapping
 from hub.api.auth import hash_token
 from hub.config import HubSettings, load_settings
 from hub.contracts import AgencyKind
@@ -16,7 +17,9 @@ __all__ = ["DEFAULT_NETWORK", "DemoNetwork", "build_network"]
 DEFAULT_NETWORK = Path("examples/casablanca-settat.toml")
 
 #: Agencies that receive by webhook in the demo; hospitals speak FHIR; the others pull.
-_WEBHOOK_AGENCIES = ("dar-al-amane-shelter", "entraide-nationale-casablanca")
+_WEBHOOK_AGENCIES = ("dar-al-amane-shelter",)
+#: Agencies whose case-management application the hub reaches through its own database.
+_DATABASE_AGENCIES = ("entraide-nationale-casablanca",)
 #: The FHIR version of each hospital's system; one runs R5, the others R4.
 _R5_HOSPITALS = ("chp-hassan-ii-settat",)
 
@@ -27,16 +30,24 @@ class DemoNetwork:
     tokens: dict[str, str]
     webhook_secrets: dict[str, str]
     fhir_versions: dict[str, str]
+    #: Agency id -> (database URL, the environment variable the hub reads it from).
+    agency_databases: dict[str, tuple[str, str]]
 
 
 def build_network(
-    config: Path, *, database_url: str, webhook_base_url: str, **overrides: Any
+    config: Path,
+    *,
+    database_url: str,
+    webhook_base_url: str,
+    agency_db_folder: Path,
+    **overrides: Any,
 ) -> DemoNetwork:
-    """Settings from the example file, with fresh tokens and local webhook endpoints."""
+    """Settings from the example file, with fresh tokens, local endpoints and databases."""
     base = load_settings(config)
     tokens = {agency.id: secrets.token_urlsafe(24) for agency in base.agencies}
     webhook_secrets: dict[str, str] = {}
     fhir_versions: dict[str, str] = {}
+    agency_databases: dict[str, tuple[str, str]] = {}
     agencies = []
     for agency in base.agencies:
         entry = agency.model_dump(mode="python")
@@ -48,6 +59,11 @@ def build_network(
                 "url": f"{webhook_base_url}/hooks/{agency.id}",
                 "secret": webhook_secrets[agency.id],
             }
+        elif agency.id in _DATABASE_AGENCIES:
+            url_env = "HUB_DEMO_" + agency.id.upper().replace("-", "_") + "_DB_URL"
+            url = f"sqlite:///{agency_db_folder / agency.id}.db"
+            agency_databases[agency.id] = (url, url_env)
+            entry["delivery"] = example_mapping(url_env).model_dump(mode="python")
         elif agency.kind is AgencyKind.HOSPITAL:
             fhir_versions[agency.id] = "r5" if agency.id in _R5_HOSPITALS else "r4"
             entry["delivery"] = {
@@ -72,4 +88,5 @@ def build_network(
         tokens=tokens,
         webhook_secrets=webhook_secrets,
         fhir_versions=fhir_versions,
+        agency_databases=agency_databases,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 
 from hub.contracts import AgencyKind, default_registry
 from hub.demo.agencies import AgencySystem, poll_inbox, webhook_receiver
+from hub.demo.case_database import CaseDatabaseApp
 from hub.demo.network import build_network
 from hub.demo.simulator import Simulator
 from hub.demo.stories import Network, plan_stories
@@ -49,11 +51,18 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
             await callbacks[0].on_event(agency, event)
 
         webhook_secrets: dict[str, str] = {}
+        agency_db_folder = Path(
+            cleanup.enter_context(tempfile.TemporaryDirectory(prefix="hub-demo-agencies-"))
+        )
         async with webhook_receiver(systems, webhook_secrets, on_event) as hooks_url:
             demo = build_network(
-                options.config, database_url=database_url, webhook_base_url=hooks_url
+                options.config,
+                database_url=database_url,
+                webhook_base_url=hooks_url,
+                agency_db_folder=agency_db_folder,
             )
             webhook_secrets.update(demo.webhook_secrets)
+            case_apps = cleanup.enter_context(_case_databases(demo))
             for agency in demo.settings.agencies:
                 systems[agency.id] = AgencySystem(
                     agency.id, agency.kind.value, demo.tokens[agency.id]
@@ -75,6 +84,7 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                     default_registry(),
                     fhir_versions=demo.fhir_versions,
                     pseudonym_key=demo.settings.pseudonym_key.get_secret_value().encode(),
+                    case_apps=case_apps,
                 )
                 callbacks.append(simulator)
                 stop = asyncio.Event()
@@ -84,6 +94,12 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                     if agency.delivery.mode == "pull"
                     for system in (systems[agency.id],)
                 ]
+                pollers.extend(
+                    asyncio.create_task(
+                        app.read_arrivals(_recorder(systems[agency_id], simulator), stop)
+                    )
+                    for agency_id, app in case_apps.items()
+                )
                 flow_started = time.monotonic()
                 await _start_stories(simulator, stories, options.concurrency, progress)
                 settled = await _settle(simulator, options.settle_timeout_s, progress)
@@ -92,7 +108,45 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 for task in list(simulator.tasks):
                     task.cancel()
-    return _summary(simulator, settled, flow_s, time.monotonic() - started, options)
+    summary = _summary(simulator, settled, flow_s, time.monotonic() - started, options)
+    summary["received_through_databases"] = {
+        agency_id: len(systems[agency_id].received) for agency_id in sorted(case_apps)
+    }
+    return summary
+
+
+@contextlib.contextmanager
+def _case_databases(demo: Any) -> Iterator[dict[str, CaseDatabaseApp]]:
+    """Each database agency's application, its URL where the hub will look for it."""
+    apps: dict[str, CaseDatabaseApp] = {}
+    saved = {env: os.environ.get(env) for _, env in demo.agency_databases.values()}
+    try:
+        for agency_id, (url, env) in demo.agency_databases.items():
+            os.environ[env] = url
+            apps[agency_id] = CaseDatabaseApp(
+                agency_id,
+                url,
+                env,
+                pseudonym_key=demo.settings.pseudonym_key.get_secret_value().encode(),
+                registry=default_registry(),
+            )
+        yield apps
+    finally:
+        for app in apps.values():
+            app.close()
+        for env, value in saved.items():
+            if value is None:
+                os.environ.pop(env, None)
+            else:
+                os.environ[env] = value
+
+
+def _recorder(system: AgencySystem, simulator: Simulator) -> Callable[[Any], Awaitable[None]]:
+    async def record(event: Any) -> None:
+        if system.record(event):
+            await simulator.on_event(system, event)
+
+    return record
 
 
 def _network(agencies: Any) -> Network:

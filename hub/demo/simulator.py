@@ -55,6 +55,7 @@ from hub.contracts.events import (
 )
 from hub.contracts.vocabulary import service
 from hub.demo.agencies import AgencySystem
+from hub.demo.case_database import CaseDatabaseApp
 from hub.demo.stories import Network, Story
 
 __all__ = ["Simulator", "SubmissionError"]
@@ -94,10 +95,15 @@ class Simulator:
     #: Hospitals submit through the FHIR adapter, in their system's FHIR version.
     fhir_versions: dict[str, str] = field(default_factory=dict)
     pseudonym_key: bytes = b""
+    request_ids: dict[str, str] = field(default_factory=dict)
+    #: Agencies whose application writes to its own database, which the hub polls.
+    case_apps: dict[str, CaseDatabaseApp] = field(default_factory=dict)
 
     # -- submitting ---------------------------------------------------------
 
     async def submit(self, sender: str, payload: EventPayload, consent_id: str) -> CloudEvent:
+        if sender in self.case_apps:
+            return await self._submit_through_database(sender, payload)
         event = new_event(payload, source=sender, consent_id=consent_id)
         if sender in self.fhir_versions and event.type in _SENT_AS_FHIR:
             return await self._submit_fhir(sender, event)
@@ -138,6 +144,15 @@ class Simulator:
             self.submitted[taken.type] += 1
             self.sent_payloads[taken.id] = payload
         return accepted[-1]
+
+    async def _submit_through_database(self, sender: str, payload: EventPayload) -> CloudEvent:
+        """As a case worker does: a row in the agency's own table, which the hub takes in."""
+        taken = await self.case_apps[sender].record(payload)
+        parsed = self.registry.parse(taken)
+        self._expect(taken, parsed)
+        self.submitted[taken.type] += 1
+        self.sent_payloads[taken.id] = parsed
+        return taken
 
     def _expect(self, event: CloudEvent, payload: EventPayload) -> None:
         if isinstance(payload, ConsentGrantedV1):

@@ -25,6 +25,11 @@ class HubMetrics:
     referrals_overdue: Gauge
     routing_latency: Histogram
     delivery_latency: Histogram
+    agency_database_up: Gauge
+    agency_rows_taken: Counter
+    court_files: Counter
+    court_files_unacknowledged: Gauge
+    court_files_reoffered: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> HubMetrics:
@@ -101,5 +106,35 @@ class HubMetrics:
                 "From acceptance to delivered.",
                 registry=registry,
                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            ),
+            agency_database_up=Gauge(
+                "hub_agency_database_up",
+                "Whether a social-db agency's database answered the hub's last use (1) or not.",
+                ["agency"],
+                registry=registry,
+            ),
+            agency_rows_taken=Counter(
+                "hub_agency_rows_taken",
+                "Rows taken in from social-db agencies' tables, by outcome.",
+                ["agency", "outcome"],
+                registry=registry,
+            ),
+            court_files=Counter(
+                "hub_court_files",
+                "Files taken in from courts' registries, by outcome (processed, rejected).",
+                ["agency", "outcome"],
+                registry=registry,
+            ),
+            court_files_unacknowledged=Gauge(
+                "hub_court_files_unacknowledged",
+                "Files offered to a court's registry and not yet acknowledged.",
+                ["agency"],
+                registry=registry,
+            ),
+            court_files_reoffered=Counter(
+                "hub_court_files_reoffered",
+                "Delivery files written again: missing from the court's folder, unacknowledged.",
+                ["agency"],
+                registry=registry,
             ),
         )

@@ -42,13 +42,16 @@ from hub.consumers.router import IngressRouter
 from hub.consumers.routing import AgencyView
 from hub.contracts import CloudEvent, ContractRegistry, default_registry
 from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTransport
+from hub.delivery.pull import OnStored
 from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.audit_stream import AuditStreamer
+from hub.runtime.court_files import CourtFiles
 from hub.runtime.gauges import run_gauge_refresh
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
+from hub.runtime.social_db import SocialDbAgencies
 from hub.runtime.subscribers import BatchHandler, subscribe_batches
 from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
@@ -120,6 +123,14 @@ def build_app(services: HubServices) -> FastAPI:
             relay.notify()
 
     intake = GroupIntake(services.store, audit=services.audit)
+    databases = SocialDbAgencies(
+        settings=settings,
+        store=services.store,
+        registry=services.registry,
+        audit=services.audit,
+        metrics=services.metrics,
+        on_accepted=on_accepted,
+    )
 
     async def broker_ready() -> bool:
         return await ping(services.bootstrap_servers)
@@ -134,6 +145,7 @@ def build_app(services: HubServices) -> FastAPI:
         intake=intake,
         on_accepted=on_accepted,
         broker_ready=broker_ready,
+        agency_databases=databases.reachability,
     )
 
     @contextlib.asynccontextmanager
@@ -153,10 +165,24 @@ def build_app(services: HubServices) -> FastAPI:
         http = httpx.AsyncClient(timeout=settings.delivery.timeout_s)
         relay = OutboxRelay(store=services.store, publisher=publisher, metrics=services.metrics)
         relay_holder["relay"] = relay
-        broker = _subscribers(services, publisher, _transports(services, http))
+        transports = _transports(services, http)
+        transports[databases.transport.mode] = databases.transport
+        courts = CourtFiles(
+            settings=settings,
+            store=services.store,
+            registry=services.registry,
+            audit=services.audit,
+            metrics=services.metrics,
+            on_stored=_delivered_recorder(services),
+            on_accepted=on_accepted,
+        )
+        transports[courts.transport.mode] = courts.transport
+        broker = _subscribers(services, publisher, transports)
         relay_task = asyncio.create_task(_supervised("outbox relay", relay.run))
         streamer = AuditStreamer(store=services.store, publisher=publisher)
         stream_task = asyncio.create_task(_supervised("audit stream", streamer.run))
+        databases_task = asyncio.create_task(_supervised("agency databases", databases.run))
+        courts_task = asyncio.create_task(_supervised("court files", courts.run))
         expiry_task = asyncio.create_task(
             _supervised(
                 "consent expiry",
@@ -177,7 +203,14 @@ def build_app(services: HubServices) -> FastAPI:
             yield
         finally:
             await broker.stop()
-            for task in (relay_task, expiry_task, stream_task, gauges_task):
+            for task in (
+                relay_task,
+                expiry_task,
+                stream_task,
+                gauges_task,
+                databases_task,
+                courts_task,
+            ):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -221,7 +254,9 @@ def _final_checkpoint(services: HubServices) -> None:
         _log.warning("final audit checkpoint failed", error=str(exc))
 
 
-def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Transport]:
+def _delivered_recorder(services: HubServices) -> OnStored:
+    """Records each newly stored inbox delivery as delivered, in the storing transaction."""
+
     def on_stored(conn: Connection, stored: Sequence[tuple[str, CloudEvent]], at: datetime) -> None:
         entries = [
             delivered_entry(
@@ -235,8 +270,12 @@ def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Tra
         ]
         services.audit.record_many(conn, entries)
 
+    return on_stored
+
+
+def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Transport]:
     transports: dict[str, Transport] = {
-        "pull": PullTransport(services.store, on_stored=on_stored),
+        "pull": PullTransport(services.store, on_stored=_delivered_recorder(services)),
         "webhook": WebhookTransport(http),
         "fhir": FhirTransport(http, store=services.store, registry=services.registry),
     }

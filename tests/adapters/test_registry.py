@@ -8,7 +8,9 @@ from typing import ClassVar
 import pytest
 
 from hub.adapters import Adapter, AdapterContext, NativeInput, NativeOutput, registry
+from hub.adapters.court import CourtAdapter
 from hub.adapters.fhir import FhirAdapter
+from hub.adapters.social_db import SocialDbAdapter
 from hub.contracts import CloudEvent
 from hub.errors import ConfigError
 
@@ -34,10 +36,14 @@ def declare(monkeypatch: pytest.MonkeyPatch, *entries: tuple[str, str]) -> None:
     monkeypatch.setattr(registry, "entry_points", lambda group: points)
 
 
-def test_the_fhir_adapter_is_always_there(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Even with no entry point declared (an uninstalled checkout), fhir is built in."""
+def test_the_built_in_adapters_are_always_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no entry point declared (an uninstalled checkout), the built-in ones are there."""
     declare(monkeypatch)
-    assert registry.load_adapters() == {"fhir": FhirAdapter}
+    assert registry.load_adapters() == {
+        "court": CourtAdapter,
+        "fhir": FhirAdapter,
+        "social-db": SocialDbAdapter,
+    }
 
 
 def test_declared_adapters_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +53,12 @@ def test_declared_adapters_are_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
         ("echo", f"{__name__}:EchoAdapter"),
         ("fhir", "hub.adapters.fhir:FhirAdapter"),
     )
-    assert registry.load_adapters() == {"echo": EchoAdapter, "fhir": FhirAdapter}
+    assert registry.load_adapters() == {
+        "court": CourtAdapter,
+        "echo": EchoAdapter,
+        "fhir": FhirAdapter,
+        "social-db": SocialDbAdapter,
+    }
     built = registry.build_adapter("echo", AdapterContext(pseudonym_key=b"k"))
     assert isinstance(built, EchoAdapter)
 
@@ -86,5 +97,5 @@ def test_an_entry_point_may_not_replace_a_built_in(monkeypatch: pytest.MonkeyPat
 def test_an_unknown_adapter_name_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """build_adapter names the adapters it knows."""
     declare(monkeypatch)
-    with pytest.raises(ConfigError, match="known: fhir"):
+    with pytest.raises(ConfigError, match="known: court, fhir, social-db"):
         registry.build_adapter("court-registry", AdapterContext(pseudonym_key=b"k"))

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
+from hub.adapters.court.docs import court_docs
 from hub.contracts import default_registry, field_categories
 from hub.contracts.categories import UNCATEGORISED_KEY
 from hub.contracts.checks import stale_docs
@@ -95,7 +96,8 @@ def test_export_is_plain_text_without_local_paths(exported: Path) -> None:
 
 def test_committed_docs_equal_a_fresh_export() -> None:
     """The committed contracts-docs folder is what `hub contracts check` accepts as current."""
-    assert stale_docs(default_registry(), COMMITTED_DOCS) == []
+    registry = default_registry()
+    assert stale_docs(registry, COMMITTED_DOCS, court_docs(registry)) == []
 
 
 def test_export_writes_every_expected_file(exported: Path) -> None:

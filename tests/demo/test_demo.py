@@ -42,6 +42,14 @@ def test_demo_loses_and_duplicates_nothing(demo_run: tuple[dict[str, Any], Path]
     assert summary["settled"] is True
 
 
+def test_social_services_take_part_through_their_own_database(
+    demo_run: tuple[dict[str, Any], Path],
+) -> None:
+    """Entraide Nationale's application reads its deliveries from its own database."""
+    summary, _ = demo_run
+    assert summary["received_through_databases"]["entraide-nationale-casablanca"] > 0
+
+
 def test_demo_consent_withholds_and_never_leaks(demo_run: tuple[dict[str, Any], Path]) -> None:
     """Partial consents block some deliveries and withhold fields, and nothing leaks."""
     summary, _ = demo_run
