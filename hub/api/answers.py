@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.adapters import UnreadableInput
+from hub.adapters.court.folders import FileTooLarge, FolderError
+from hub.adapters.social_db import AgencyDatabaseError
 from hub.audit import SubjectErased
 from hub.errors import (
     AccessDenied,
@@ -81,6 +83,9 @@ ANSWERS: Mapping[type[HubError], Answer] = {
     StoreError: Answer(503, "Service unavailable", "transient", None, _UNAVAILABLE),
     BrokerError: Answer(503, "Service unavailable", "transient", None, _UNAVAILABLE),
     DeliveryError: Answer(503, "Service unavailable", "transient", None, _UNAVAILABLE),
+    AgencyDatabaseError: Answer(503, "Service unavailable", "transient", None, _UNAVAILABLE),
+    FolderError: Answer(503, "Service unavailable", "transient", None, _UNAVAILABLE),
+    FileTooLarge: Answer(413, "Payload too large", "too-costly", "too-large"),
     ConfigError: Answer(
         500, "Internal error", "exception", None, "the hub could not handle this request"
     ),

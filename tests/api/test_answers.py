@@ -9,6 +9,8 @@ import pytest
 
 import hub
 from hub.adapters import UnreadableInput
+from hub.adapters.court.folders import FileTooLarge, FolderError
+from hub.adapters.social_db import AgencyDatabaseError
 from hub.api.answers import ANSWERS, answer_for, refusal_code
 from hub.api.fhir import _translate
 from hub.api.problems import _from_hub_error
@@ -49,6 +51,9 @@ SAMPLES: list[HubError] = [
     StoreError("down"),
     BrokerError("down"),
     DeliveryError("refused"),
+    AgencyDatabaseError("entraide: database unavailable"),
+    FolderError("cannot list /srv/court"),
+    FileTooLarge("/srv/court/big.xml", 1024),
     ConfigError("hub.key", "missing"),
 ]
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from hub.adapters import AdapterContext
 from hub.adapters.court import CourtAdapter
 from hub.adapters.directory import Directory
 from hub.config import AgencyConfig
 from hub.config.code_maps import CodeMapEntry
-from hub.contracts import AgencyKind, ServiceCode
-from tests.support import token_hash
+from hub.contracts import AgencyKind, ServiceCode, default_registry
+from hub.services.intake import accept_event
+from hub.store import Store
+from tests.support import consent_event, consent_payload, referral_event, scope, token_hash
 
 COURT = "tpi-casablanca-listening-unit"
 SHELTER = "dar-al-amane-shelter"
@@ -82,3 +86,15 @@ REFERRAL_CSV = (
     f"{REGISTRY_SYSTEM},routine,cns-1,\r\n"
     "status-change,R-2,2026-12-01T09:16:00+01:00,REF-9,,,,,,,accepted\r\n"
 ).encode()
+
+
+def refer_to_court(store: Store, *referral_ids: str) -> None:
+    """Hospital referrals to the court, accepted, so the court's records may move them."""
+    consent = consent_payload(HOSPITAL, [scope(AgencyKind.COURT)])
+    events = [consent_event(consent)]
+    events += [
+        referral_event(HOSPITAL, COURT, consent, referral_id=referral_id)
+        for referral_id in referral_ids
+    ]
+    for event in events:
+        accept_event(store, default_registry(), event, sender=HOSPITAL, now=datetime.now(UTC))

@@ -22,7 +22,13 @@ from hub.contracts import default_registry, new_event
 from hub.contracts.examples import EXAMPLES
 from hub.services.polled_intake import submit_polled
 from hub.store import Store
-from tests.adapters.court.samples import COURT, REFERRAL_CSV, REFERRAL_XML, court_adapter
+from tests.adapters.court.samples import (
+    COURT,
+    REFERRAL_CSV,
+    REFERRAL_XML,
+    court_adapter,
+    refer_to_court,
+)
 from tests.adapters.social_db.test_capture import outbox_events
 
 NS = "{urn:referral-hub:court-records:v1}"
@@ -31,10 +37,16 @@ NS = "{urn:referral-hub:court-records:v1}"
 @pytest.fixture
 def hub_store(tmp_path: Path) -> Iterator[Store]:
     store = Store.open(f"sqlite:///{tmp_path / 'hub' / 'hub.db'}")
+    refer_to_court(store, "HOSP-REF-77", "REF-9")
     try:
         yield store
     finally:
         store.close()
+
+
+def from_court(store: Store) -> list[Any]:
+    """The events the court's files became (the setup's hospital events left out)."""
+    return [event for event in outbox_events(store) if event.source == COURT]
 
 
 def settings(tmp_path: Path, **changes: Any) -> CourtFilesDelivery:
@@ -88,9 +100,7 @@ async def test_a_complete_file_is_taken_in_with_a_receipt(tmp_path: Path, hub_st
     assert not (tmp_path / "court-out" / "export-0001.xml").exists()
     lines = receipt_records(tmp_path / "court-out" / "receipts" / "export-0001.xml.receipt.xml")
     assert [line["result"] for line in lines] == ["accepted"] * 3
-    assert sorted(line["event-id"] for line in lines) == sorted(
-        e.id for e in outbox_events(hub_store)
-    )
+    assert sorted(line["event-id"] for line in lines) == sorted(e.id for e in from_court(hub_store))
 
 
 async def test_files_still_being_written_are_left_alone(tmp_path: Path, hub_store: Store) -> None:
@@ -162,7 +172,7 @@ async def test_a_bad_file_is_rejected_with_a_receipt_and_the_rest_go_on(
     moved = folder / "rejected" / name
     assert moved.is_symlink() or moved.exists()
     assert reason in (receipt_refusal(folder / "receipts" / f"{name}.receipt.xml") or "")
-    assert len(outbox_events(hub_store)) == 3
+    assert len(from_court(hub_store)) == 3
 
 
 async def test_a_bad_record_is_refused_in_the_receipt_and_the_others_accepted(
@@ -197,7 +207,7 @@ async def test_the_same_file_twice_creates_nothing_twice(tmp_path: Path, hub_sto
     receipts = await exchange.take_in(submitter(hub_store))
 
     assert [r.accepted for r in receipts] == [3, 3]
-    assert len(outbox_events(hub_store)) == 3
+    assert len(from_court(hub_store)) == 3
 
 
 async def test_a_crash_between_receipt_and_move_duplicates_nothing(
@@ -219,7 +229,7 @@ async def test_a_crash_between_receipt_and_move_duplicates_nothing(
     (receipt,) = await exchange.take_in(submitter(hub_store))
 
     assert receipt.accepted == 3
-    assert len(outbox_events(hub_store)) == 3
+    assert len(from_court(hub_store)) == 3
     assert (tmp_path / "court-out" / "processed" / "a.xml").exists()
 
 

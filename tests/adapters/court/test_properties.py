@@ -30,7 +30,7 @@ from tests.contracts.strategies import aware_datetimes, identifiers, referral_re
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-texts = st.text(min_size=1, max_size=80).filter(lambda t: bool(t.strip()))
+texts = st.text(min_size=1, max_size=80).filter(lambda t: bool(t.strip()) and "\x00" not in t)
 
 
 @st.composite

@@ -18,7 +18,7 @@ from hub.contracts import default_registry, new_event
 from hub.contracts.examples import EXAMPLES
 from hub.services.polled_intake import submit_polled
 from hub.store import Store
-from tests.adapters.court.samples import COURT, REFERRAL_XML, court_adapter
+from tests.adapters.court.samples import COURT, REFERRAL_XML, court_adapter, refer_to_court
 from tests.adapters.social_db.test_capture import outbox_events
 
 pytestmark = pytest.mark.integration
@@ -88,6 +88,7 @@ async def test_files_travel_both_ways_over_sftp(
     area = SftpFolder.from_environment(config.sftp)  # type: ignore[arg-type]
     exchange = CourtExchange(COURT, config, area, court_adapter())
     store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    refer_to_court(store, "HOSP-REF-77")
     try:
         await exchange.prepare()
         (root / "to-hub" / "export.xml").write_bytes(REFERRAL_XML)
@@ -101,7 +102,7 @@ async def test_files_travel_both_ways_over_sftp(
         await exchange.offer([event])
         (root / "from-hub" / "acks" / "1.ack").write_text(event.id + "\n")
         acked, _ = await exchange.acknowledged()
-        taken = outbox_events(store)
+        taken = [e for e in outbox_events(store) if e.source == COURT]
     finally:
         await area.close()
         store.close()

@@ -11,13 +11,15 @@ from sqlalchemy import Engine, insert, select, text
 
 from hub.adapters.social_db import AgencyDatabase, ChangeCapture
 from hub.adapters.social_db.example import example_tables
-from hub.contracts import CloudEvent, default_registry
+from hub.contracts import AgencyKind, CloudEvent, default_registry
 from hub.contracts.envelope import envelope_from_mapping
+from hub.services.intake import accept_event
 from hub.services.polled_intake import submit_polled
 from hub.services.vault import unseal
 from hub.store import Store
 from hub.store.schema import outbox
 from tests.adapters.social_db.conftest import AGENCY, make_agency_database
+from tests.support import consent_event, consent_payload, referral_event, scope
 
 KEY = b"test-pseudonym-key-for-social-db"
 TABLES = example_tables()
@@ -57,6 +59,17 @@ def capture_for(
     return ChangeCapture(database, pseudonym_key=KEY, submit=submit, on_refused=on_refused)
 
 
+def refer_to_agency(store: Store, referral_id: str) -> None:
+    """A shelter's referral to the agency, accepted, so the agency may move it."""
+    shelter = "dar-al-amane-shelter"
+    consent = consent_payload(shelter, [scope(AgencyKind.SOCIAL_SERVICES)])
+    for event in (
+        consent_event(consent),
+        referral_event(shelter, AGENCY, consent, referral_id=referral_id),
+    ):
+        accept_event(store, default_registry(), event, sender=shelter, now=datetime.now(UTC))
+
+
 def outbox_events(store: Store) -> list[CloudEvent]:
     """What the hub accepted, as the relay will publish it."""
     with store.transaction() as conn:
@@ -77,6 +90,7 @@ def test_rows_are_taken_in_once(
     database, app = make_agency_database(agency_url, monkeypatch)
     insert_rows(app, REFERRALS, [referral_row("D-1"), referral_row("D-2", urgency="NORMAL")])
     insert_rows(app, STATUS, [{"dossier_no": "D-9", "new_status": "ACCEPTE", "why": "places"}])
+    refer_to_agency(hub_store, "D-9")
     capture = capture_for(database, hub_store)
 
     first = capture.poll_once()
@@ -85,7 +99,7 @@ def test_rows_are_taken_in_once(
     assert len(first.accepted) == 3
     assert not first.refused
     assert again.taken == 0
-    events = outbox_events(hub_store)
+    events = [e for e in outbox_events(hub_store) if e.source == AGENCY]
     assert sorted(e.type for e in events) == [
         "referral.requested",
         "referral.requested",
