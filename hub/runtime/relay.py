@@ -7,6 +7,12 @@ Accepting an event and publishing it are two steps with a durable table
 between them: the HTTP answer never waits for Kafka, and a crash after
 publishing but before marking only republishes events that the router
 de-duplicates by id. Nothing accepted is lost, nothing is created twice.
+
+Any number of relays may share one PostgreSQL store: each leases the rows it
+publishes (:func:`hub.store.outbox.claim`) for ``lease_s``, publishes without
+a transaction open, then marks them. Rows whose relay died are claimed again
+once the lease lapses; a publish slower than the lease may be repeated by
+another relay, which the router de-duplicates like any republish.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.consumers.records import OutgoingMessage, Publisher
@@ -39,6 +45,7 @@ class OutboxRelay:
         metrics: HubMetrics,
         batch_size: int = 500,
         idle_s: float = 0.05,
+        lease_s: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
@@ -46,6 +53,7 @@ class OutboxRelay:
         self._metrics = metrics
         self._batch_size = batch_size
         self._idle_s = idle_s
+        self._lease = timedelta(seconds=lease_s)
         self._clock = clock
         self._wake = asyncio.Event()
 
@@ -72,20 +80,26 @@ class OutboxRelay:
 
     async def drain_once(self) -> int:
         """Publish one batch of pending events; returns how many were sent."""
-        rows = await asyncio.to_thread(self._pending)
+        rows = await asyncio.to_thread(self._claim)
         if not rows:
             self._metrics.outbox_pending.set(0)
             return 0
+        seqs = [row.seq for row, _ in rows]
         messages = [_message(row, envelope) for row, envelope in rows if envelope is not None]
-        await self._publisher.publish(messages)
-        await asyncio.to_thread(self._mark, [row.seq for row, _ in rows])
+        try:
+            await self._publisher.publish(messages)
+        except (BrokerError, asyncio.CancelledError):
+            # Let any relay retry them now rather than after the lease.
+            await asyncio.to_thread(self._release, seqs)
+            raise
+        await asyncio.to_thread(self._mark, seqs)
         return len(rows)
 
-    def _pending(self) -> list[tuple[OutboxRow, dict[str, Any] | None]]:
-        """Pending rows, their data sealed; None for a subject since erased."""
+    def _claim(self) -> list[tuple[OutboxRow, dict[str, Any] | None]]:
+        """Pending rows leased to this relay, their data sealed; None for a subject since erased."""
         now = self._clock()
         with self._store.transaction() as conn:
-            rows = outbox.pending(conn, self._batch_size)
+            rows = outbox.claim(conn, self._batch_size, now=now, until=now + self._lease)
             envelopes = [seal_unsealed(conn, row.key, row.envelope, now) for row in rows]
             sealed = [envelope for envelope in envelopes if envelope is not None]
             alive = iter(keys_live(conn, sealed))
@@ -93,6 +107,10 @@ class OutboxRelay:
                 (row, envelope if envelope is not None and next(alive) else None)
                 for row, envelope in zip(rows, envelopes, strict=True)
             ]
+
+    def _release(self, seqs: list[int]) -> None:
+        with self._store.transaction() as conn:
+            outbox.release(conn, seqs)
 
     def _mark(self, seqs: list[int]) -> None:
         with self._store.transaction() as conn:

@@ -496,6 +496,13 @@ def _v7_referral_parties(conn: Connection) -> None:
     )
 
 
+def _v8_outbox_leases(conn: Connection) -> None:
+    # Several relays share one outbox: a relay leases the rows it is about to
+    # publish, so the others skip them until it marks them or its lease lapses.
+    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    conn.execute(text(f"ALTER TABLE outbox ADD COLUMN claimed_until {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the initial tables", _v1_create_tables),
     Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
@@ -504,6 +511,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "remember how far each audit chain was streamed", _v5_audit_stream_heads),
     Migration(6, "key events by their source and id", _v6_event_ids_per_source),
     Migration(7, "know each referral's parties when it is accepted", _v7_referral_parties),
+    Migration(8, "let several outbox relays lease rows to publish", _v8_outbox_leases),
 )
 
 

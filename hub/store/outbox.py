@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
 
 from hub.store._errors import translating
 from hub.store._sql import chunked, insert_many_or_ignore_keys, insert_or_ignore, pairs_among
@@ -26,12 +26,14 @@ __all__ = [
     "OutboxRow",
     "add",
     "add_many",
+    "claim",
     "count_pending",
     "get",
     "get_many",
     "mark_published",
     "pending",
     "published",
+    "release",
     "unpublish",
 ]
 
@@ -144,7 +146,11 @@ def published(conn: Connection, *, after_seq: int, limit: int) -> list[OutboxRow
 def unpublish(conn: Connection, seqs: Sequence[int]) -> None:
     """Queue messages again for the relay."""
     if seqs:
-        conn.execute(update(outbox).where(outbox.c.seq.in_(list(seqs))).values(published_at=None))
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.seq.in_(list(seqs)))
+            .values(published_at=None, claimed_until=None)
+        )
 
 
 @translating
@@ -179,6 +185,55 @@ def pending(conn: Connection, limit: int = 100) -> list[OutboxRow]:
         select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
     ).mappings()
     return [_row(m) for m in result]
+
+
+#: Any constant shared by every relay: claims on PostgreSQL queue on this lock.
+_CLAIM_LOCK_KEY = 0x6875_622D_6F75_7462  # "hub-outb"
+
+
+@translating
+def claim(conn: Connection, limit: int, *, now: datetime, until: datetime) -> list[OutboxRow]:
+    """Lease up to ``limit`` pending events, oldest first, to publish before ``until``.
+
+    Another relay's live lease keeps its rows from being claimed, and also
+    every later row with the same key: a record is never published ahead of an
+    earlier one of its subject, so per-key order on the topic holds with
+    several relays. A lease that lapsed (its relay crashed) is claimed again.
+
+    On PostgreSQL claims queue on a transaction-scoped advisory lock: a claim
+    sees every claim committed before it, so two relays never lease one row.
+    The lock is held only for this short statement pair, never while
+    publishing. SQLite serialises writers itself (and one process only).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK_KEY)))
+    pending_row = outbox.c.published_at.is_(None)
+    leased_keys = select(outbox.c.key).where(pending_row, outbox.c.claimed_until > now)
+    rows = conn.execute(
+        select(outbox)
+        .where(
+            pending_row,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+            outbox.c.key.not_in(leased_keys.scalar_subquery()),
+        )
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    ).mappings()
+    claimed = [_row(m) for m in rows]
+    for chunk in chunked([row.seq for row in claimed]):
+        conn.execute(update(outbox).where(outbox.c.seq.in_(chunk)).values(claimed_until=until))
+    return claimed
+
+
+@translating
+def release(conn: Connection, seqs: Sequence[int]) -> None:
+    """Give up the lease on rows not published after all: any relay may claim them now."""
+    for chunk in chunked(list(seqs)):
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.seq.in_(chunk), outbox.c.published_at.is_(None))
+            .values(claimed_until=None)
+        )
 
 
 @translating

@@ -184,6 +184,8 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime, nullable=True),
     Column("source", Text, nullable=False),
+    # A relay's lease on a pending row: no other relay publishes it before then.
+    Column("claimed_until", UTCDateTime, nullable=True),
     UniqueConstraint("source", "event_id", name="uq_outbox_source_event"),
     Index("ix_outbox_pending", "published_at", "seq"),
     sqlite_autoincrement=True,

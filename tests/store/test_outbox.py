@@ -129,3 +129,38 @@ def test_get_many_finds_the_queued_ids_only(conn: Connection, now: datetime) -> 
     assert sorted(found) == [("agency-a", "e0"), ("agency-a", "e2")]
     assert found["agency-a", "e2"] == outbox.get(conn, "agency-a", "e2")
     assert outbox.get_many(conn, []) == {}
+
+
+def _add_keyed(conn: Connection, event_id: str, key: str, at: datetime) -> None:
+    outbox.add(
+        conn,
+        source="agency-a",
+        event_id=event_id,
+        topic="hub.ingress",
+        key=key,
+        envelope={"id": event_id},
+        at=at,
+    )
+
+
+def test_a_leased_row_and_its_subjects_later_rows_are_not_claimed_again(
+    conn: Connection, now: datetime
+) -> None:
+    """A second relay skips rows another relay leased, and every later row of the same key."""
+    _add_keyed(conn, "e0", "r-1", now)
+    _add_keyed(conn, "e1", "r-2", now)
+    lease = now + timedelta(seconds=30)
+    first = outbox.claim(conn, 1, now=now, until=lease)
+    _add_keyed(conn, "e2", "r-1", now)
+    second = outbox.claim(conn, 10, now=now, until=lease)
+    assert [row.event_id for row in first] == ["e0"]
+    assert [row.event_id for row in second] == ["e1"]
+
+
+def test_a_lapsed_lease_is_claimed_again(conn: Connection, now: datetime) -> None:
+    """Rows leased by a relay that never marked them are claimed once its lease has lapsed."""
+    _add_keyed(conn, "e0", "r-1", now)
+    outbox.claim(conn, 10, now=now, until=now + timedelta(seconds=30))
+    later = now + timedelta(seconds=31)
+    assert outbox.claim(conn, 10, now=now + timedelta(seconds=29), until=later) == []
+    assert [row.event_id for row in outbox.claim(conn, 10, now=later, until=later)] == ["e0"]
