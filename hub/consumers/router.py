@@ -8,10 +8,12 @@ Per batch of records:
    referral projection as the batch itself changes it, and collect the copies
    for each recipient's inbox topic and the dead letters (an erased subject's
    record among them, "subject erased");
-2. commit (one write transaction): claim each event id in the processed-events
-   table, apply its effects (projection, timeline, disclosures, dead letters,
-   audit entries) and journal each copy (:mod:`hub.consumers.journal`), sealed
-   again under the subject's key;
+2. commit (one write transaction): order it against other routers' commits
+   under the same consents, check that no consent the plan read has changed
+   since (if one has, plan again), claim each event id in the processed-events
+   table, find whom each withdrawal must reach, apply its effects (projection,
+   timeline, disclosures, dead letters, audit entries) and journal each copy
+   (:mod:`hub.consumers.journal`), sealed again under the subject's key;
 3. publish the copies of the events this batch claimed, and only those, and
    wait for the broker's acknowledgement;
 4. return, and only then is the Kafka offset committed by the caller.
@@ -25,11 +27,21 @@ source and id, so agencies that happen to share an id never de-duplicate each
 other's events. A record that can
 never be processed is dead-lettered with its reason (:meth:`dead_letter`) and
 never blocks its partition.
+
+Several routers may run, each on its own ingress partitions, and events under
+one consent reach different partitions (a withdrawal is keyed by the consent,
+a referral by itself). So a withdrawal's recipients are read in the commit,
+under an exclusive per-consent lock that every commit recording disclosures
+under that consent holds shared (:func:`hub.store.consents.serialise_disclosures`):
+a disclosure committed first is seen by the withdrawal, and one whose plan
+still saw the consent active but commits after the withdrawal finds the
+consent changed and is decided again (now blocked).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,12 +77,13 @@ from hub.contracts.events import (
     ReferralRequestedV2,
 )
 from hub.contracts.vocabulary import ServiceCode
-from hub.errors import BrokerError, ContractError
+from hub.errors import BrokerError, ContractError, StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.services.envelopes import event_key
 from hub.services.vault import unseal
 from hub.store import EventKey, Store, consents, disclosures, outbox, processed, referrals
 from hub.store import dead_letters as dead_letter_store
+from hub.store.consents import ConsentVersion
 from hub.store.referrals import ReferralRow
 
 __all__ = ["ROUTER_CONSUMER", "IngressRouter"]
@@ -78,6 +91,13 @@ __all__ = ["ROUTER_CONSUMER", "IngressRouter"]
 ROUTER_CONSUMER = "router"
 
 _log = get_logger(__name__)
+
+#: How often a batch is planned again because consents changed under it.
+_REPLANS = 5
+
+
+class _ConsentsChanged(StoreError):
+    """A consent the plan read changed before its commit: the plan is stale."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,8 @@ class _Plan:
     now: datetime
     routed: list[_Routed] = field(default_factory=list)
     dead: list[_DeadLetter] = field(default_factory=list)
+    #: The consents the decisions read, as they were read.
+    consents: dict[str, ConsentVersion] = field(default_factory=dict)
 
 
 class IngressRouter:
@@ -143,8 +165,15 @@ class IngressRouter:
         """Route one batch; returns only once its effects are durable."""
         if not records:
             return
-        plan = await asyncio.to_thread(self._plan, records)
-        copies = await asyncio.to_thread(self._commit, plan)
+        for attempt in range(1, _REPLANS + 1):
+            plan = await asyncio.to_thread(self._plan, records)
+            try:
+                copies = await asyncio.to_thread(self._commit, plan)
+                break
+            except _ConsentsChanged:
+                if attempt == _REPLANS:
+                    raise
+                _log.info("a consent changed while routing; deciding again", attempt=attempt)
         await self._publish(copies, plan.dead)
         self._observe(plan)
 
@@ -208,7 +237,7 @@ class IngressRouter:
                     continue
                 seen.add(event_key(event))
                 previous = overlay.get(event.subject)
-                consent = self._consent(conn, event, payload, previous, consents_seen)
+                consent = self._consent(conn, event, payload, previous, consents_seen, plan)
                 if isinstance(payload, ReferralRequestedV1 | ReferralRequestedV2):
                     requests[event.subject] = (event, payload)
                 original = None
@@ -234,7 +263,8 @@ class IngressRouter:
                 if isinstance(payload, LegalOrderIssuedV1) and decision.refusal is None:
                     orders[event.id] = (event, payload)
                 if isinstance(payload, ConsentWithdrawnV1):
-                    decision = self._withdrawal_notices(conn, event, payload)
+                    # Its notices are found at commit, under the consent's lock.
+                    decision = Decision()
                 overlay[event.subject] = _after(previous, decision)
                 plan.routed.append(_Routed(event, payload, decision, previous))
         return plan
@@ -286,6 +316,7 @@ class IngressRouter:
         payload: EventPayload,
         referral: ReferralState | None,
         seen: dict[str, ConsentRecord | None],
+        plan: _Plan,
     ) -> ConsentRecord | None:
         """The consent an event travels under, read once per batch."""
         consent_id = getattr(payload, "consent_id", None) or (
@@ -294,13 +325,14 @@ class IngressRouter:
         if consent_id is None:
             return None
         if consent_id not in seen:
-            seen[consent_id] = self._read_consent(conn, consent_id)
+            seen[consent_id] = self._read_consent(conn, consent_id, plan)
         return seen[consent_id]
 
-    def _read_consent(self, conn: Connection, consent_id: str) -> ConsentRecord | None:
+    def _read_consent(self, conn: Connection, consent_id: str, plan: _Plan) -> ConsentRecord | None:
         row = consents.get_consent(conn, consent_id)
         if row is None:
             return None
+        plan.consents[consent_id] = (row.status, row.last_event_id, row.updated_at)
         return ConsentRecord.from_scope_json(
             consent_id=row.consent_id,
             subject_id=row.subject_id,
@@ -310,6 +342,13 @@ class IngressRouter:
             valid_from=row.valid_from,
             valid_until=row.valid_until,
         )
+
+    def _with_notices(self, conn: Connection, routed: _Routed) -> _Routed:
+        """A withdrawal with the notices it sends, read under the consent's lock."""
+        if not isinstance(routed.payload, ConsentWithdrawnV1):
+            return routed
+        notices = self._withdrawal_notices(conn, routed.event, routed.payload)
+        return dataclasses.replace(routed, decision=notices)
 
     def _withdrawal_notices(
         self, conn: Connection, event: CloudEvent, payload: ConsentWithdrawnV1
@@ -337,11 +376,29 @@ class IngressRouter:
         now = plan.now
         copies: list[_Copy] = []
         with self._store.transaction() as conn:
+            withdrawn = {
+                routed.payload.consent_id
+                for routed in plan.routed
+                if isinstance(routed.payload, ConsentWithdrawnV1)
+            }
+            disclosing = {
+                delivery.consent_id
+                for routed in plan.routed
+                for delivery in routed.decision.deliveries
+                if delivery.consent_id is not None
+            }
+            consents.serialise_disclosures(
+                conn, disclosing=disclosing | plan.consents.keys(), withdrawing=withdrawn
+            )
+            if consents.versions(conn, plan.consents.keys()) != plan.consents:
+                raise _ConsentsChanged("a consent changed while the batch was being routed")
             claimed = processed.claim_many(
                 conn, ROUTER_CONSUMER, [event_key(routed.event) for routed in plan.routed], now
             )
             todo = [routed for routed in plan.routed if event_key(routed.event) in claimed]
             _apply(conn, todo, now)
+            # After _apply: a withdrawal also reaches whoever this batch disclosed to.
+            todo = [self._with_notices(conn, routed) for routed in todo]
             for routed in todo:
                 copies.extend(_journal(conn, routed.decision, now))
             entries: list[EntryDraft] = []

@@ -6,6 +6,8 @@ when it was made?" after the consent has since been withdrawn or changed.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, func, select
 
 from hub.store._errors import translating
-from hub.store._sql import upsert
+from hub.store._sql import chunked, upsert
 from hub.store.schema import consent_history as _history
 from hub.store.schema import consents
 
@@ -25,6 +27,8 @@ __all__ = [
     "consent_history",
     "get_consent",
     "record_consent",
+    "serialise_disclosures",
+    "versions",
 ]
 
 CONSENT_STATUSES = frozenset({"active", "withdrawn", "expired"})
@@ -164,6 +168,61 @@ def record_consent(conn: Connection, row: ConsentRow, *, event_id: str, at: date
         )
     )
     return True
+
+
+#: What a consent's state is known by: a change to the row changes it.
+ConsentVersion = tuple[str, str, datetime]
+
+#: The first key of the two-key PostgreSQL advisory locks taken per consent.
+_LOCK_NAMESPACE = 0x6875_6263  # "hubc"
+
+
+@translating
+def serialise_disclosures(
+    conn: Connection, *, disclosing: Iterable[str], withdrawing: Iterable[str]
+) -> None:
+    """Order this transaction against others disclosing under, or withdrawing, the same consents.
+
+    A withdrawal must reach every agency that received data under the consent,
+    including data that another router is committing at the same moment. On
+    PostgreSQL, a transaction that records disclosures holds a shared lock on
+    each consent until it commits; one that reads the recipients for a
+    withdrawal holds an exclusive one, so it reads only after every disclosure
+    begun before it has committed. Locks are taken in one global order, so two
+    transactions never wait on each other in a cycle. SQLite runs one writer at
+    a time (and one process), which already orders them.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    exclusive = {_lock_key(consent_id) for consent_id in withdrawing}
+    keys = {_lock_key(consent_id) for consent_id in disclosing} | exclusive
+    for key in sorted(keys):
+        lock = func.pg_advisory_xact_lock if key in exclusive else func.pg_advisory_xact_lock_shared
+        conn.execute(select(lock(_LOCK_NAMESPACE, key)))
+
+
+def _lock_key(consent_id: str) -> int:
+    # A stable 32-bit key: PostgreSQL's own hashtext() is not guaranteed
+    # stable across major versions, and Python's hash() differs per process.
+    return int.from_bytes(hashlib.sha256(consent_id.encode()).digest()[:4], "big", signed=True)
+
+
+@translating
+def versions(conn: Connection, consent_ids: Collection[str]) -> dict[str, ConsentVersion]:
+    """Each known consent's ``(status, last_event_id, updated_at)``; unknown ones are absent."""
+    found: dict[str, ConsentVersion] = {}
+    for chunk in chunked(sorted(set(consent_ids))):
+        result = conn.execute(
+            select(
+                consents.c.consent_id,
+                consents.c.status,
+                consents.c.last_event_id,
+                consents.c.updated_at,
+            ).where(consents.c.consent_id.in_(chunk))
+        )
+        for consent_id, status, last_event_id, updated_at in result:
+            found[str(consent_id)] = (str(status), str(last_event_id), updated_at)
+    return found
 
 
 @translating
