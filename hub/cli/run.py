@@ -15,7 +15,8 @@ from hub.cli._output import fail
 from hub.cli._settings import settings_or_exit
 from hub.errors import HubError
 from hub.observability import configure_logging
-from hub.runtime.server import running_hub
+from hub.runtime.roles import Part, Role, parts_of, refuse_unless_shared
+from hub.runtime.server import running_hub, running_workers
 
 __all__ = ["broker", "run"]
 
@@ -28,17 +29,31 @@ def run(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="The part to run: api (HTTP and intake), relay (outbox, audit stream,"
+            " consent expiry), router (ingress), delivery (inboxes, court files,"
+            " agency databases), or all. Parts apart need PostgreSQL and Kafka."
+        ),
+    ] = Role.ALL,
 ) -> None:
-    """Run the hub: HTTP API, outbox relay, router and delivery workers."""
+    """Run the hub: HTTP API, outbox relay, router and delivery workers, or one of them."""
     settings = settings_or_exit(config)
     try:
         settings.check_pseudonym_key()  # before anything starts, in one line
+        refuse_unless_shared(role, settings.database_url, settings.kafka_bootstrap)
     except HubError as exc:
         fail(str(exc))
     configure_logging(settings.log_format)
 
     async def serve() -> None:
-        async with running_hub(settings, host=host, port=port) as hub:
+        if Part.API not in parts_of(role):
+            async with running_workers(settings, role):
+                typer.echo(f"hub {role.value} running", err=True)
+                await _until_signalled()
+            return
+        async with running_hub(settings, host=host, port=port, role=role) as hub:
             typer.echo(f"hub listening on {hub.base_url}", err=True)
             await _until_signalled()
 

@@ -1,9 +1,10 @@
 """Wiring: builds the concrete pieces from settings and runs them together.
 
 One process runs the HTTP API, the outbox relay, the router and the delivery
-workers. The router and the workers are FastStream batch subscribers with
-manual acknowledgement: a batch's Kafka offsets are committed only after its
-effects are committed to the store.
+workers, or only some of them (:mod:`hub.runtime.roles`). The router and the
+workers are FastStream batch subscribers with manual acknowledgement: a
+batch's Kafka offsets are committed only after its effects are committed to
+the store.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from hub.runtime.gauges import run_gauge_refresh
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
+from hub.runtime.roles import Part
 from hub.runtime.social_db import SocialDbAgencies
 from hub.runtime.subscribers import BatchHandler, subscribe_batches
 from hub.services.agencies import sync_agencies
@@ -111,8 +113,11 @@ def topic_specs(settings: HubSettings) -> list[TopicSpec]:
     return specs
 
 
-def build_app(services: HubServices) -> FastAPI:
-    """The FastAPI app whose lifespan runs the whole hub."""
+def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -> FastAPI:
+    """The FastAPI app whose lifespan runs the hub's ``parts`` (all of them by default).
+
+    Without :attr:`Part.API` nobody serves the app: the caller runs its lifespan alone.
+    """
     settings = services.settings
     agencies = services.agencies
     relay_holder: dict[str, OutboxRelay] = {}
@@ -156,7 +161,10 @@ def build_app(services: HubServices) -> FastAPI:
         )
         # The embedded broker starts empty; on either broker a copy journalled
         # just before a crash may never have been published.
-        requeued = await asyncio.to_thread(requeue_unconsumed, services.store)
+        # Only a relay does it: a copy is requeued once, not by every process starting.
+        requeued = 0
+        if Part.RELAY in parts:
+            requeued = await asyncio.to_thread(requeue_unconsumed, services.store)
         if requeued:
             _log.info("republishing what was recorded but not delivered", count=requeued)
         producer = make_producer(services.kafka)
@@ -177,40 +185,44 @@ def build_app(services: HubServices) -> FastAPI:
             on_accepted=on_accepted,
         )
         transports[courts.transport.mode] = courts.transport
-        broker = _subscribers(services, publisher, transports)
-        relay_task = asyncio.create_task(_supervised("outbox relay", relay.run))
+        broker = _subscribers(services, publisher, transports, parts)
         streamer = AuditStreamer(store=services.store, publisher=publisher)
-        stream_task = asyncio.create_task(_supervised("audit stream", streamer.run))
-        databases_task = asyncio.create_task(_supervised("agency databases", databases.run))
-        courts_task = asyncio.create_task(_supervised("court files", courts.run))
-        expiry_task = asyncio.create_task(
-            _supervised(
+        loops: list[tuple[Part, str, Callable[[], Awaitable[None]]]] = [
+            (Part.RELAY, "outbox relay", relay.run),
+            (Part.RELAY, "audit stream", streamer.run),
+            (
+                Part.RELAY,
                 "consent expiry",
                 lambda: run_expiry(services.store, services.audit, settings.hub_id),
-            )
-        )
-        gauges_task = asyncio.create_task(
-            _supervised(
+            ),
+            # Where /metrics is served: the gauges are this process's own.
+            (
+                Part.API,
                 "metrics gauges",
                 lambda: run_gauge_refresh(
                     services.store, services.metrics, settings.metrics_refresh_s
                 ),
-            )
-        )
+            ),
+            # The other half of the transports the delivery workers use.
+            (Part.DELIVERY, "agency databases", databases.run),
+            (Part.DELIVERY, "court files", courts.run),
+        ]
+        tasks = [
+            asyncio.create_task(_supervised(name, loop))
+            for part, name, loop in loops
+            if part in parts
+        ]
         await broker.start()
-        _log.info("hub started", bootstrap=services.bootstrap_servers)
+        _log.info(
+            "hub started",
+            bootstrap=services.bootstrap_servers,
+            parts=sorted(part.value for part in parts),
+        )
         try:
             yield
         finally:
             await broker.stop()
-            for task in (
-                relay_task,
-                expiry_task,
-                stream_task,
-                gauges_task,
-                databases_task,
-                courts_task,
-            ):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -283,8 +295,15 @@ def _transports(services: HubServices, http: httpx.AsyncClient) -> dict[str, Tra
 
 
 def _subscribers(
-    services: HubServices, publisher: KafkaPublisher, transports: dict[str, Transport]
+    services: HubServices,
+    publisher: KafkaPublisher,
+    transports: dict[str, Transport],
+    parts: frozenset[Part],
 ) -> KafkaBroker:
+    """The consumer groups of the router and delivery parts this process runs.
+
+    Each group's partitions are shared among every process that runs its part.
+    """
     settings = services.settings
     broker = KafkaBroker(
         services.bootstrap_servers,
@@ -323,7 +342,10 @@ def _subscribers(
             max_records=max_records,
         )
 
-    subscribe([INGRESS], "hub-router", router.handle, router.dead_letter)
+    if Part.ROUTER in parts:
+        subscribe([INGRESS], "hub-router", router.handle, router.dead_letter)
+    if Part.DELIVERY not in parts:
+        return broker
     worker = DeliveryWorker(
         store=services.store,
         agencies=services.agencies,

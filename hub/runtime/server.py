@@ -13,9 +13,10 @@ from hub.broker.embedded import EmbeddedBroker
 from hub.config import HubSettings
 from hub.errors import HubError
 from hub.runtime.bootstrap import HubServices, build_app
+from hub.runtime.roles import Part, Role, parts_of, refuse_unless_shared
 from hub.store import Store
 
-__all__ = ["RunningHub", "running_hub"]
+__all__ = ["RunningHub", "running_hub", "running_workers"]
 
 
 @dataclass(frozen=True)
@@ -27,24 +28,23 @@ class RunningHub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    settings: HubSettings, *, host: str | None = None, port: int | None = None
+    settings: HubSettings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    role: Role = Role.ALL,
 ) -> AsyncIterator[RunningHub]:
-    """Start the whole hub; on exit stop it, the embedded broker included.
+    """Start the hub serving HTTP (``role`` all or api); on exit stop it, the embedded broker too.
 
-    Refuses (ConfigError) a pseudonym key that cannot keep subject ids secret.
+    Refuses (ConfigError) a pseudonym key that cannot keep subject ids secret,
+    and a role apart on a store or broker that cannot be shared.
     """
-    settings.check_pseudonym_key()
-    async with contextlib.AsyncExitStack() as stack:
-        bootstrap = settings.kafka_bootstrap
-        if bootstrap is None:
-            broker = EmbeddedBroker(binary=settings.tansu_bin, port=settings.broker_port)
-            await stack.enter_async_context(broker)
-            bootstrap = broker.bootstrap_servers
-        store = await asyncio.to_thread(Store.open, settings.database_url)
-        stack.callback(store.close)
-        services = HubServices(settings=settings, store=store, bootstrap_servers=bootstrap)
+    parts = parts_of(role)
+    if Part.API not in parts:
+        raise ValueError(f"role {role.value} serves no HTTP; use running_workers")
+    async with _services(settings, role) as services:
         config = uvicorn.Config(
-            build_app(services),
+            build_app(services, parts),
             host=host or settings.http_host,
             port=settings.http_port if port is None else port,
             log_config=None,
@@ -63,3 +63,30 @@ async def running_hub(
         finally:
             server.should_exit = True
             await serving
+
+
+@contextlib.asynccontextmanager
+async def running_workers(settings: HubSettings, role: Role) -> AsyncIterator[HubServices]:
+    """Start a part that serves no HTTP (relay, router or delivery) until the block ends."""
+    parts = parts_of(role)
+    if Part.API in parts:
+        raise ValueError(f"role {role.value} serves HTTP; use running_hub")
+    async with _services(settings, role) as services:
+        app = build_app(services, parts)
+        async with app.router.lifespan_context(app):
+            yield services
+
+
+@contextlib.asynccontextmanager
+async def _services(settings: HubSettings, role: Role) -> AsyncIterator[HubServices]:
+    settings.check_pseudonym_key()
+    refuse_unless_shared(role, settings.database_url, settings.kafka_bootstrap)
+    async with contextlib.AsyncExitStack() as stack:
+        bootstrap = settings.kafka_bootstrap
+        if bootstrap is None:
+            broker = EmbeddedBroker(binary=settings.tansu_bin, port=settings.broker_port)
+            await stack.enter_async_context(broker)
+            bootstrap = broker.bootstrap_servers
+        store = await asyncio.to_thread(Store.open, settings.database_url)
+        stack.callback(store.close)
+        yield HubServices(settings=settings, store=store, bootstrap_servers=bootstrap)
