@@ -3,6 +3,9 @@
 The store is the auditor's source of truth (the archive outlives Kafka's
 retention); the topic lets monitoring and external archives follow decisions as
 they happen. Entries carry ids, codes and category names only.
+
+With several hub processes one streamer runs at a time (:class:`SoleTurn`):
+the others would publish the same entries again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from hub.errors import BrokerError, StoreError
 from hub.observability import get_logger
 from hub.store import Store, audit_stream
 from hub.store.audit import AuditEntryRow
+from hub.store.turns import SoleTurn
 
 __all__ = ["AuditStreamer", "entry_message"]
 
@@ -55,6 +59,7 @@ class AuditStreamer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
+        self._turn = SoleTurn(store, "audit-stream")
         self._publisher = publisher
         self._batch_size = batch_size
         self._idle_s = idle_s
@@ -63,14 +68,24 @@ class AuditStreamer:
         self._position = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                sent = await self.drain_once()
-            except (BrokerError, StoreError) as exc:
-                _log.warning("audit stream round failed", error=str(exc))
-                sent = 0
-            if sent < self._batch_size:
-                await asyncio.sleep(self._idle_s)
+        try:
+            while True:
+                try:
+                    sent = await self._round()
+                except (BrokerError, StoreError) as exc:
+                    _log.warning("audit stream round failed", error=str(exc))
+                    sent = 0
+                if sent < self._batch_size:
+                    await asyncio.sleep(self._idle_s)
+        finally:
+            self._turn.release()
+
+    async def _round(self) -> int:
+        if not await asyncio.to_thread(self._turn.held):
+            # Another process streams; where it got to is in the store, not here.
+            self._position = 0
+            return 0
+        return await self.drain_once()
 
     async def drain_once(self) -> int:
         entries, position = await asyncio.to_thread(self._unpublished)
