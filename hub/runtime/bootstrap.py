@@ -55,10 +55,12 @@ from hub.runtime.relay import OutboxRelay
 from hub.runtime.roles import Part
 from hub.runtime.social_db import SocialDbAgencies
 from hub.runtime.subscribers import BatchHandler, subscribe_batches
+from hub.runtime.turns import run_in_turn
 from hub.services.agencies import sync_agencies
 from hub.services.consent_expiry import run_expiry
 from hub.services.group_intake import GroupIntake
 from hub.store import Store
+from hub.store.turns import SoleTurn
 
 __all__ = ["HubServices", "build_app", "topic_specs"]
 
@@ -203,9 +205,22 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
                     services.store, services.metrics, settings.metrics_refresh_s
                 ),
             ),
-            # The other half of the transports the delivery workers use.
-            (Part.DELIVERY, "agency databases", databases.run),
-            (Part.DELIVERY, "court files", courts.run),
+            # The other half of the transports the delivery workers use; they
+            # poll shared folders and databases, so one process at a time.
+            (
+                Part.DELIVERY,
+                "agency databases",
+                lambda: run_in_turn(
+                    SoleTurn(services.store, "social-db"), "agency databases", databases.run
+                ),
+            ),
+            (
+                Part.DELIVERY,
+                "court files",
+                lambda: run_in_turn(
+                    SoleTurn(services.store, "court-files"), "court files", courts.run
+                ),
+            ),
         ]
         tasks = [
             asyncio.create_task(_supervised(name, loop))
