@@ -52,6 +52,7 @@ done
 # The listener settings: plain, or SASL_SSL for clients and mutual TLS for the quorum.
 scram_args=()
 if [[ -n "$tls" ]]; then
+    umask 077  # server.properties holds the brokers' own password
     for file in ca.pem broker.pem scram-users; do
         [[ -f "$tls/$file" ]] || { echo "kafka: --sasl-ssl: $tls/$file is missing" >&2; exit 2; }
     done
