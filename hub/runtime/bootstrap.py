@@ -90,6 +90,7 @@ class HubServices:
         return KafkaSettings(
             bootstrap_servers=self.bootstrap_servers,
             idempotent_producer=self.settings.idempotent_producer,
+            security=self.settings.kafka_security,
         )
 
 
@@ -140,7 +141,7 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
     )
 
     async def broker_ready() -> bool:
-        return await ping(services.bootstrap_servers)
+        return await ping(services.bootstrap_servers, security=services.kafka.security)
 
     context = ApiContext(
         store=services.store,
@@ -157,7 +158,9 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(services.bootstrap_servers, topic_specs(settings))
+        await ensure_topics(
+            services.bootstrap_servers, topic_specs(settings), security=services.kafka.security
+        )
         await asyncio.to_thread(
             sync_agencies, services.store, settings, services.audit, datetime.now(UTC)
         )
@@ -323,6 +326,7 @@ def _subscribers(
     broker = KafkaBroker(
         services.bootstrap_servers,
         client_id=f"{settings.hub_id}-consumers",
+        security=services.kafka.security.faststream(),
         logger=logging.getLogger("hub.faststream"),
     )
     views = {
