@@ -198,7 +198,11 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
             (
                 Part.RELAY,
                 "consent expiry",
-                lambda: run_expiry(services.store, services.audit, settings.hub_id),
+                lambda: run_in_turn(
+                    SoleTurn(services.store, "consent-expiry"),
+                    "consent expiry",
+                    lambda: run_expiry(services.store, services.audit, settings.hub_id),
+                ),
             ),
             # Where /metrics is served: the gauges are this process's own.
             (

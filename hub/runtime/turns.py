@@ -2,7 +2,8 @@
 
 The court-files exchange and the social-db capture poll shared folders and
 databases: two processes polling at once would take the same files and rows
-in twice and write the same files over each other. Each runs only while its
+in twice and write the same files over each other. Consent expiry runs once
+too, so that each expiry is audited once. Each runs only while its
 process holds the loop's :class:`hub.store.turns.SoleTurn`, checked every few
 seconds; a process that loses it (its database connection went) stops the
 loop and stands by.

@@ -29,6 +29,7 @@ def sync_agencies(
     """
     added: list[str] = []
     with store.transaction() as conn:
+        agency_store.lock_register(conn)
         _forget_endpoints(conn, now)
         for agency in settings.agencies:
             known = agency_store.get_agency(conn, agency.id) is not None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, func, select
 
 from hub.store._errors import translating
 from hub.store._sql import upsert
@@ -17,6 +17,7 @@ __all__ = [
     "get_agency",
     "get_token_hash",
     "list_agencies",
+    "lock_register",
     "set_token_hash",
     "upsert_agency",
 ]
@@ -47,6 +48,22 @@ def _row(m: RowMapping) -> AgencyRow:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
+
+
+#: The advisory lock that orders hub processes bringing the register up to date.
+_REGISTER_LOCK_KEY = 0x6875_622D_6167_656E  # "hub-agen"
+
+
+@translating
+def lock_register(conn: Connection) -> None:
+    """Hold the register for this transaction against other processes doing the same.
+
+    Several hub processes start together; each compares the register with its
+    configuration, and without this two would both find an agency new and
+    both audit its addition. SQLite runs one process, one writer at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_REGISTER_LOCK_KEY)))
 
 
 @translating

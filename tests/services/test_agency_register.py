@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
+from hub.audit import AuditAction, AuditRecorder
 from hub.config import load_settings
 from hub.contracts import AgencyKind
 from hub.services.agencies import sync_agencies
 from hub.store import AgencyRow, Store
 from hub.store import agencies as agency_store
+from hub.store import audit as audit_store
 from tests.support import agency
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -99,3 +102,32 @@ def test_endpoints_stored_by_an_earlier_version_are_removed(store: Store) -> Non
         retired = agency_store.get_agency(conn, "retired-shelter")
     assert retired is not None
     assert retired.settings == {"delivery": {"mode": "webhook"}, "services": []}
+
+
+@pytest.mark.postgres
+def test_hub_processes_starting_together_audit_each_new_agency_once(
+    postgres_schema_url: str,
+) -> None:
+    """Four processes registering the same agencies at once record each addition once."""
+    settings = load_settings(None, agencies=configured())
+    recorder = AuditRecorder(signer=None, actor="referral-hub")
+    start = threading.Barrier(4)
+
+    def register(store: Store) -> None:
+        start.wait()
+        sync_agencies(store, settings, recorder, NOW)
+
+    with Store.open(postgres_schema_url) as store:
+        stores = [Store(store.engine) for _ in range(4)]
+        threads = [threading.Thread(target=register, args=(each,)) for each in stores]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        with store.transaction() as conn:
+            added = [
+                entry.details["agency"]
+                for entry in audit_store.entries(conn)
+                if entry.action == AuditAction.AGENCY_ADDED
+            ]
+    assert sorted(added) == sorted(agency.id for agency in settings.agencies)
