@@ -67,6 +67,13 @@ class CourtFilesTransport:
             except (FolderError, HubError) as exc:
                 # Kept in the inbox: the court's loop writes it once the folder answers.
                 _log.warning("court folder unavailable", agency_id=agency_id, reason=str(exc))
+            except Exception as exc:
+                # Delivered already (the inbox row is committed): whatever went wrong
+                # writing the file, the court's loop offers it again, so it is not
+                # a failed delivery to retry or dead-letter.
+                _log.error(
+                    "court file not written", agency_id=agency_id, error_type=type(exc).__name__
+                )
 
 
 class CourtFiles:
@@ -120,6 +127,15 @@ class CourtFiles:
             except FolderError as exc:
                 _log.warning(
                     "court folder unavailable", agency_id=exchange.agency_id, reason=str(exc)
+                )
+                delay = min(_MAX_BACKOFF_S, delay * 2)
+            except Exception as exc:
+                # One court's trouble (its store writes, what its side left in the
+                # folders) must not end the loops of the others: logged, retried.
+                _log.error(
+                    "court exchange failed",
+                    agency_id=exchange.agency_id,
+                    error_type=type(exc).__name__,
                 )
                 delay = min(_MAX_BACKOFF_S, delay * 2)
             await asyncio.sleep(delay)

@@ -286,6 +286,23 @@ async def test_an_ack_file_acknowledges_and_a_removed_file_is_offered_again(tmp_
     assert listed == {second.id}
 
 
+async def test_a_manifest_row_naming_another_file_is_never_acted_on(tmp_path: Path) -> None:
+    """An ack for a manifest row the court rewrote to name another file removes nothing."""
+    exchange = await exchange_for(tmp_path)
+    event = _event()
+    await exchange.offer([event])
+    folder = tmp_path / "court-in"
+    (folder / "register-2026.xml").write_text("the court's own file")
+    with (folder / "manifest.csv").open("a", newline="") as manifest:
+        manifest.write(f"register-2026.xml,{'0' * 64},forged-event\r\n")
+    (folder / "acks" / "batch-1.ack").write_text("forged-event\n")
+
+    await exchange.acknowledged()
+
+    assert (folder / "register-2026.xml").read_text() == "the court's own file"
+    assert [item.event_id for item in await exchange.manifest()] == [event.id]
+
+
 async def test_in_removal_mode_removing_a_file_acknowledges_it(tmp_path: Path) -> None:
     """With acknowledge_by = removal, the registry's removal is its acknowledgement."""
     exchange = await exchange_for(tmp_path, acknowledge_by="removal")
