@@ -22,9 +22,14 @@ import pytest_asyncio
 from defusedxml.ElementTree import fromstring
 
 from hub.adapters.court import parse_xml, record_event_id
+from hub.adapters.court.exchange import CourtExchange, delivery_file_name
+from hub.adapters.court.folders import LocalFolder
 from hub.audit import AuditAction
+from hub.config import AgencyConfig, CourtFilesDelivery
 from hub.contracts import AgencyKind, DataCategory, Purpose
-from hub.store import audit, inbox
+from hub.runtime.court_files import CourtFilesTransport
+from hub.store import Store, audit, inbox
+from tests.adapters.court.samples import COURT, HOSPITAL, court_adapter
 from tests.support import (
     Agency,
     HubUnderTest,
@@ -245,3 +250,33 @@ async def test_a_manifest_the_registry_mangled_is_rebuilt(court_on_files: CourtO
     assert waiting in net.manifest()  # still unacknowledged: listed again
     (net.incoming / "acks" / "after-mangling.ack").write_text(f"{event_id}\n")
     await until(lambda: net.inbox_row(event_id).acked_at is not None)
+
+
+async def test_a_delivery_repeated_after_its_ack_is_not_written_again(tmp_path: Path) -> None:
+    """A broker redelivery of an acknowledged event leaves the court's folder alone."""
+    store = Store.open(f"sqlite:///{tmp_path / 'hub.db'}")
+    delivery = CourtFilesDelivery(
+        mode="court-files", outgoing=str(tmp_path / "out"), incoming=str(tmp_path / "in")
+    )
+    exchange = CourtExchange(COURT, delivery, LocalFolder(), court_adapter())
+    await exchange.prepare()
+    transport = CourtFilesTransport(store, {COURT: exchange}, lambda *_: None)
+    court = AgencyConfig(
+        id=COURT, name=COURT, kind=AgencyKind.COURT, region="r", token_sha256="0" * 64
+    )
+    consent = consent_payload(HOSPITAL, [scope(AgencyKind.COURT)])
+    event = referral_event(HOSPITAL, COURT, consent)
+    try:
+        await transport.deliver(court, event)
+        path = tmp_path / "in" / delivery_file_name(event.id, "xml")
+        assert path.exists()
+        (tmp_path / "in" / "acks" / "read.ack").write_text(f"{event.id}\n")
+        await exchange.acknowledged()
+        assert not path.exists()
+
+        await transport.deliver(court, event)
+
+        assert not path.exists()
+        assert await exchange.manifest() == []
+    finally:
+        store.close()
