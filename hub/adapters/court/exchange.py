@@ -204,7 +204,18 @@ class CourtExchange:
         """Write each event as its own file, then list them in the manifest."""
         offered = []
         for event in events:
-            body = self.adapter.encode(event)
+            try:
+                body = self.adapter.encode(event)
+            except AdapterError as exc:
+                # One event the format cannot hold must not keep the others from
+                # the court: it stays unacknowledged in the inbox, counted and logged.
+                _log.error(
+                    "delivery cannot be written as a court record",
+                    agency_id=self.agency_id,
+                    event_id=event.id,
+                    element=exc.path,
+                )
+                continue
             assert isinstance(body, bytes)
             name = delivery_file_name(event.id, self.settings.format)
             await self.area.write_atomic(self.settings.incoming, name, body)

@@ -250,6 +250,24 @@ def _event() -> Any:
     return new_event(EXAMPLES[("referral.status-changed", 1)], source="dar-al-amane-shelter")
 
 
+async def test_a_delivery_the_format_cannot_hold_does_not_hold_back_the_others(
+    tmp_path: Path,
+) -> None:
+    """An event no court record can carry is left out; the rest of the batch is written."""
+    exchange = await exchange_for(tmp_path)
+    payload = EXAMPLES[("referral.status-changed", 1)].model_copy(
+        update={"referral_id": "ref\n0412"}
+    )
+    unwritable = new_event(payload, source="dar-al-amane-shelter")
+    event = _event()
+
+    offered = await exchange.offer([unwritable, event])
+
+    assert [item.event_id for item in offered] == [event.id]
+    assert (tmp_path / "court-in" / delivery_file_name(event.id, "xml")).exists()
+    assert [item.event_id for item in await exchange.manifest()] == [event.id]
+
+
 async def test_deliveries_are_written_whole_and_listed_with_their_hash(tmp_path: Path) -> None:
     """One file per event, no temporary file left, the manifest giving its SHA-256."""
     exchange = await exchange_for(tmp_path)
