@@ -11,8 +11,9 @@ from hub.adapters.social_db.example import example_mapping
 from hub.api.auth import hash_token
 from hub.config import HubSettings, load_settings
 from hub.contracts import AgencyKind
+from hub.demo.court_registry import CourtFolders
 
-__all__ = ["DEFAULT_NETWORK", "DemoNetwork", "build_network"]
+__all__ = ["COURT_POLL_S", "DEFAULT_NETWORK", "DemoNetwork", "build_network"]
 
 DEFAULT_NETWORK = Path("examples/casablanca-settat.toml")
 
@@ -20,6 +21,10 @@ DEFAULT_NETWORK = Path("examples/casablanca-settat.toml")
 _WEBHOOK_AGENCIES = ("dar-al-amane-shelter",)
 #: Agencies whose case-management application the hub reaches through its own database.
 _DATABASE_AGENCIES = ("entraide-nationale-casablanca",)
+#: Court registries exchange files with the hub: the listening unit XML, the prosecution CSV.
+_COURT_FILE_FORMATS = {AgencyKind.COURT: "xml", AgencyKind.PROSECUTION: "csv"}
+#: How often the hub looks at a court's folders (the registries look as often).
+COURT_POLL_S = 0.2
 #: The FHIR version of each hospital's system; one runs R5, the others R4.
 _R5_HOSPITALS = ("chp-hassan-ii-settat",)
 
@@ -32,6 +37,8 @@ class DemoNetwork:
     fhir_versions: dict[str, str]
     #: Agency id -> (database URL, the environment variable the hub reads it from).
     agency_databases: dict[str, tuple[str, str]]
+    #: Court agency id -> the folders its registry and the hub exchange files in.
+    court_folders: dict[str, CourtFolders]
 
 
 def build_network(
@@ -48,6 +55,7 @@ def build_network(
     webhook_secrets: dict[str, str] = {}
     fhir_versions: dict[str, str] = {}
     agency_databases: dict[str, tuple[str, str]] = {}
+    court_folders: dict[str, CourtFolders] = {}
     agencies = []
     for agency in base.agencies:
         entry = agency.model_dump(mode="python")
@@ -64,6 +72,19 @@ def build_network(
             url = f"sqlite:///{agency_db_folder / agency.id}.db"
             agency_databases[agency.id] = (url, url_env)
             entry["delivery"] = example_mapping(url_env).model_dump(mode="python")
+        elif agency.kind in _COURT_FILE_FORMATS:
+            share = agency_db_folder / "court-shares" / agency.id
+            folders = CourtFolders(
+                share / "outgoing", share / "incoming", _COURT_FILE_FORMATS[agency.kind]
+            )
+            court_folders[agency.id] = folders
+            entry["delivery"] = {
+                "mode": "court-files",
+                "format": folders.format,
+                "outgoing": str(folders.outgoing),
+                "incoming": str(folders.incoming),
+                "poll_interval_s": COURT_POLL_S,
+            }
         elif agency.kind is AgencyKind.HOSPITAL:
             fhir_versions[agency.id] = "r5" if agency.id in _R5_HOSPITALS else "r4"
             entry["delivery"] = {
@@ -89,4 +110,5 @@ def build_network(
         webhook_secrets=webhook_secrets,
         fhir_versions=fhir_versions,
         agency_databases=agency_databases,
+        court_folders=court_folders,
     )

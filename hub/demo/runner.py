@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from hub.adapters.directory import Directory
 from hub.contracts import AgencyKind, default_registry
 from hub.demo.agencies import AgencySystem, poll_inbox, webhook_receiver
 from hub.demo.case_database import CaseDatabaseApp
-from hub.demo.network import build_network
+from hub.demo.court_registry import CourtRegistry
+from hub.demo.network import COURT_POLL_S, build_network
 from hub.demo.simulator import Simulator
 from hub.demo.stories import Network, plan_stories
 from hub.runtime.server import running_hub
@@ -67,6 +69,16 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 systems[agency.id] = AgencySystem(
                     agency.id, agency.kind.value, demo.tokens[agency.id]
                 )
+            court_registries = {
+                agency_id: CourtRegistry(
+                    agency_id,
+                    folders,
+                    directory=Directory.from_settings(demo.settings),
+                    pseudonym_key=demo.settings.pseudonym_key.get_secret_value().encode(),
+                    registry=default_registry(),
+                )
+                for agency_id, folders in demo.court_folders.items()
+            }
             network = _network(demo.settings.agencies)
             stories = plan_stories(network, options.referrals, options.seed)
             progress(
@@ -85,6 +97,7 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                     fhir_versions=demo.fhir_versions,
                     pseudonym_key=demo.settings.pseudonym_key.get_secret_value().encode(),
                     case_apps=case_apps,
+                    court_registries=court_registries,
                 )
                 callbacks.append(simulator)
                 stop = asyncio.Event()
@@ -100,6 +113,14 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                     )
                     for agency_id, app in case_apps.items()
                 )
+                pollers.extend(
+                    asyncio.create_task(
+                        court.read_deliveries(
+                            _recorder(systems[agency_id], simulator), stop, COURT_POLL_S
+                        )
+                    )
+                    for agency_id, court in court_registries.items()
+                )
                 flow_started = time.monotonic()
                 await _start_stories(simulator, stories, options.concurrency, progress)
                 settled = await _settle(simulator, options.settle_timeout_s, progress)
@@ -108,10 +129,17 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 for task in list(simulator.tasks):
                     task.cancel()
+    for court in court_registries.values():
+        # A record the hub refused is an agency error, as a refused POST is.
+        simulator.errors.extend(court.refused)
     summary = _summary(simulator, settled, flow_s, time.monotonic() - started, options)
     summary["received_through_databases"] = {
         agency_id: len(systems[agency_id].received) for agency_id in sorted(case_apps)
     }
+    summary["received_through_files"] = {
+        agency_id: len(systems[agency_id].received) for agency_id in sorted(court_registries)
+    }
+    summary["refused_court_records"] = sum(len(c.refused) for c in court_registries.values())
     return summary
 
 

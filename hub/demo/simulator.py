@@ -56,6 +56,7 @@ from hub.contracts.events import (
 from hub.contracts.vocabulary import service
 from hub.demo.agencies import AgencySystem
 from hub.demo.case_database import CaseDatabaseApp
+from hub.demo.court_registry import CourtRegistry
 from hub.demo.stories import Network, Story
 
 __all__ = ["Simulator", "SubmissionError"]
@@ -98,12 +99,16 @@ class Simulator:
     request_ids: dict[str, str] = field(default_factory=dict)
     #: Agencies whose application writes to its own database, which the hub polls.
     case_apps: dict[str, CaseDatabaseApp] = field(default_factory=dict)
+    #: Courts whose registry exchanges files with the hub.
+    court_registries: dict[str, CourtRegistry] = field(default_factory=dict)
 
     # -- submitting ---------------------------------------------------------
 
     async def submit(self, sender: str, payload: EventPayload, consent_id: str) -> CloudEvent:
         if sender in self.case_apps:
             return await self._submit_through_database(sender, payload)
+        if sender in self.court_registries:
+            return await self._submit_through_files(sender, payload, consent_id)
         event = new_event(payload, source=sender, consent_id=consent_id)
         if sender in self.fhir_versions and event.type in _SENT_AS_FHIR:
             return await self._submit_fhir(sender, event)
@@ -153,6 +158,18 @@ class Simulator:
         self.submitted[taken.type] += 1
         self.sent_payloads[taken.id] = parsed
         return taken
+
+    async def _submit_through_files(
+        self, sender: str, payload: EventPayload, consent_id: str
+    ) -> CloudEvent:
+        """As a clerk does: a record in the registry's export, which the hub takes in."""
+        taken = await self.court_registries[sender].export(payload, consent_id)
+        for event in taken:
+            parsed = self.registry.parse(event)
+            self._expect(event, parsed)
+            self.submitted[event.type] += 1
+            self.sent_payloads[event.id] = parsed
+        return taken[-1]
 
     def _expect(self, event: CloudEvent, payload: EventPayload) -> None:
         if isinstance(payload, ConsentGrantedV1):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import structlog
@@ -39,6 +40,10 @@ __all__ = ["CourtFiles", "CourtFilesTransport"]
 
 _log = structlog.get_logger(__name__)
 _MAX_BACKOFF_S = 30.0
+#: The deliveries the current batch stored new (the storing thread sees the task's context).
+_stored_now: ContextVar[list[tuple[str, CloudEvent]] | None] = ContextVar(
+    "court_files_stored_now", default=None
+)
 
 
 class CourtFilesTransport:
@@ -47,17 +52,34 @@ class CourtFilesTransport:
     mode = "court-files"
 
     def __init__(self, store: Store, exchanges: dict[str, CourtExchange], on_stored: OnStored):
-        self._inbox = PullTransport(store, on_stored=on_stored)
+        self._inbox = PullTransport(store, on_stored=self._stored)
+        self._on_stored = on_stored
         self._exchanges = exchanges
+
+    def _stored(
+        self, conn: Connection, stored: Sequence[tuple[str, CloudEvent]], now: datetime
+    ) -> None:
+        self._on_stored(conn, stored, now)
+        fresh = _stored_now.get()
+        if fresh is not None:
+            fresh.extend(stored)
 
     async def deliver(self, agency: AgencyConfig, event: CloudEvent) -> None:
         await self.deliver_batch([(agency, event)])
 
     async def deliver_batch(self, items: Sequence[tuple[AgencyConfig, CloudEvent]]) -> None:
-        await self._inbox.deliver_batch(items)
+        # Only events new to the inbox are written: one delivered again (a broker
+        # redelivery) may be acknowledged already, and its file long gone. One
+        # stored but never written is the court's loop's to offer.
+        fresh: list[tuple[str, CloudEvent]] = []
+        token = _stored_now.set(fresh)
+        try:
+            await self._inbox.deliver_batch(items)
+        finally:
+            _stored_now.reset(token)
         by_agency: dict[str, list[CloudEvent]] = {}
-        for agency, event in items:
-            by_agency.setdefault(agency.id, []).append(event)
+        for agency_id, event in fresh:
+            by_agency.setdefault(agency_id, []).append(event)
         for agency_id, events in by_agency.items():
             exchange = self._exchanges.get(agency_id)
             if exchange is None:
@@ -67,6 +89,13 @@ class CourtFilesTransport:
             except (FolderError, HubError) as exc:
                 # Kept in the inbox: the court's loop writes it once the folder answers.
                 _log.warning("court folder unavailable", agency_id=agency_id, reason=str(exc))
+            except Exception as exc:
+                # Delivered already (the inbox row is committed): whatever went wrong
+                # writing the file, the court's loop offers it again, so it is not
+                # a failed delivery to retry or dead-letter.
+                _log.error(
+                    "court file not written", agency_id=agency_id, error_type=type(exc).__name__
+                )
 
 
 class CourtFiles:
@@ -120,6 +149,15 @@ class CourtFiles:
             except FolderError as exc:
                 _log.warning(
                     "court folder unavailable", agency_id=exchange.agency_id, reason=str(exc)
+                )
+                delay = min(_MAX_BACKOFF_S, delay * 2)
+            except Exception as exc:
+                # One court's trouble (its store writes, what its side left in the
+                # folders) must not end the loops of the others: logged, retried.
+                _log.error(
+                    "court exchange failed",
+                    agency_id=exchange.agency_id,
+                    error_type=type(exc).__name__,
                 )
                 delay = min(_MAX_BACKOFF_S, delay * 2)
             await asyncio.sleep(delay)

@@ -50,6 +50,28 @@ def test_social_services_take_part_through_their_own_database(
     assert summary["received_through_databases"]["entraide-nationale-casablanca"] > 0
 
 
+COURTS = ("tpi-casablanca-listening-unit", "parquet-casablanca")
+
+
+def test_courts_take_part_through_registry_files(demo_run: tuple[dict[str, Any], Path]) -> None:
+    """The court registries read every delivery from files and acknowledge them by ack file."""
+    summary, database = demo_run
+    with sqlite3.connect(database) as conn:
+        for court in COURTS:
+            (kept,) = conn.execute(
+                "SELECT count(*) FROM inbox WHERE agency_id = ?", (court,)
+            ).fetchone()
+            (acks,) = conn.execute(
+                "SELECT count(*) FROM audit_entries WHERE action = 'acknowledged' "
+                "AND actor = ? AND details LIKE '%court-files%'",
+                (court,),
+            ).fetchone()
+            assert summary["received_through_files"][court] == kept > 0
+            assert acks > 0
+    assert summary["refused_court_records"] == 0
+    assert summary["agency_errors"] == 0
+
+
 def test_demo_consent_withholds_and_never_leaks(demo_run: tuple[dict[str, Any], Path]) -> None:
     """Partial consents block some deliveries and withhold fields, and nothing leaks."""
     summary, _ = demo_run

@@ -21,6 +21,8 @@ from hub.errors import AdapterError
 __all__ = ["DEFAULT_COLUMNS", "parse_csv", "write_csv"]
 
 _KINDS = ("referral", "status-change", "outcome")
+#: Written by the hub on what it delivers (see the XML schema); ignored when read.
+_DELIVERED_UNDER = ("consent", "override")
 _ALL_FIELDS = tuple(dict.fromkeys(f for kind in _KINDS for f in RECORD_FIELDS[kind]))
 #: Record name -> column header, as the hub writes and reads by default.
 DEFAULT_COLUMNS: dict[str, str] = {
@@ -31,6 +33,7 @@ DEFAULT_COLUMNS: dict[str, str] = {
         "recorded-at",
         *_ALL_FIELDS,
         *(f"{field}-system" for field in _ALL_FIELDS if field in CODED),
+        *_DELIVERED_UNDER,
     )
 }
 _MAX_FIELD = 20_000
@@ -96,6 +99,7 @@ def _record(values: dict[str, str], line: int, names: Mapping[str, str]) -> Reco
         ) from None
     if recorded_at.tzinfo is None:
         raise AdapterError(f"{names['recorded-at']}: {moment!r} has no UTC offset", path=where)
+    attributes = {name: values.pop(name).strip() for name in _DELIVERED_UNDER if name in values}
     systems = {
         name.removesuffix("-system"): value.strip()
         for name, value in list(values.items())
@@ -105,7 +109,7 @@ def _record(values: dict[str, str], line: int, names: Mapping[str, str]) -> Reco
     extra = sorted(set(fields) - set(RECORD_FIELDS[kind]))
     if extra:
         raise AdapterError(f"a {kind} has no {[names[e] for e in extra]}", path=where)
-    return Record(kind, record_id, recorded_at, fields, systems, where)  # type: ignore[arg-type]
+    return Record(kind, record_id, recorded_at, fields, systems, where, attributes)  # type: ignore[arg-type]
 
 
 def write_csv(records: list[Record], columns: Mapping[str, str] | None = None) -> bytes:
@@ -124,6 +128,11 @@ def write_csv(records: list[Record], columns: Mapping[str, str] | None = None) -
             "recorded-at": record.recorded_at.isoformat(),
             **record.fields,
             **{f"{name}-system": system for name, system in record.systems.items()},
+            **{
+                name: record.attributes[name]
+                for name in _DELIVERED_UNDER
+                if name in record.attributes
+            },
         }
         row = [values.get(name, "") for name in order]
         if any("\x00" in cell for cell in row):

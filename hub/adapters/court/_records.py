@@ -167,10 +167,19 @@ def record_of(event: CloudEvent, registry: ContractRegistry, directory: Director
                     "version": str(registry.contract_of(event).version),
                     "source": event.source,
                     "referral": data.get("referral_id"),
+                    **_delivered_under(event),
                 }
             ),
         )
-    return Record(kind, event.id, event.time.astimezone(UTC), fields)
+    return Record(
+        kind, event.id, event.time.astimezone(UTC), fields, attributes=_delivered_under(event)
+    )
+
+
+def _delivered_under(event: CloudEvent) -> dict[str, str]:
+    """The consent, or the compelled disclosure, a delivery went under: the registry's to know."""
+    under = {"consent": event.consentid, "override": event.extensions.get("overrideid")}
+    return {name: str(value) for name, value in under.items() if value is not None}
 
 
 def _utc(value: str | None) -> str | None:

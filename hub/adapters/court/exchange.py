@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
+
 from hub.adapters.court.adapter import CourtAdapter
 from hub.adapters.court.folders import Entry, FileArea, FileTooLarge, FolderError
 from hub.adapters.court.receipts import Receipt, ReceiptLine
@@ -40,6 +42,8 @@ from hub.errors import AdapterError, HubError
 
 __all__ = ["CourtExchange", "Offered", "delivery_file_name"]
 
+_log = structlog.get_logger(__name__)
+
 #: Hands decoded events to the hub's intake: None for each accepted, the refusal otherwise.
 Submit = Callable[[Sequence[CloudEvent]], Sequence[HubError | None]]
 
@@ -47,6 +51,8 @@ _SUFFIXES = {"xml": ".xml", "csv": ".csv"}
 _TEMPORARY = re.compile(r"^\.|\.(tmp|part|partial|crdownload)$", re.IGNORECASE)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _MANIFEST = "manifest.csv"
+_MANIFEST_COLUMNS = ["file", "sha256", "event-id"]
+_MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _SUBFOLDERS = ("processed", "rejected", "receipts")
 
 
@@ -198,7 +204,18 @@ class CourtExchange:
         """Write each event as its own file, then list them in the manifest."""
         offered = []
         for event in events:
-            body = self.adapter.encode(event)
+            try:
+                body = self.adapter.encode(event)
+            except AdapterError as exc:
+                # One event the format cannot hold must not keep the others from
+                # the court: it stays unacknowledged in the inbox, counted and logged.
+                _log.error(
+                    "delivery cannot be written as a court record",
+                    agency_id=self.agency_id,
+                    event_id=event.id,
+                    element=exc.path,
+                )
+                continue
             assert isinstance(body, bytes)
             name = delivery_file_name(event.id, self.settings.format)
             await self.area.write_atomic(self.settings.incoming, name, body)
@@ -214,14 +231,33 @@ class CourtExchange:
         path = self._out(_MANIFEST)
         if not await self.area.exists(path):
             return []
-        raw = await self.area.read(path, 64 * 1024 * 1024)
-        reader = csv.DictReader(io.StringIO(raw.decode("utf-8"), newline=""))
-        return [Offered(row["file"], row["event-id"], row["sha256"]) for row in reader]
+        raw = await self.area.read(path, _MAX_MANIFEST_BYTES)
+        try:
+            reader = csv.DictReader(io.StringIO(raw.decode("utf-8"), newline=""))
+            rows = list(reader)
+            header = reader.fieldnames
+        except (UnicodeDecodeError, csv.Error):
+            rows, header = [], None
+        # Only what the hub itself would have written counts: a file name that is
+        # not its event's own (one naming another path, say) is never acted on.
+        fmt = self.settings.format
+        listed = [
+            Offered(row["file"], row["event-id"], row["sha256"])
+            for row in rows
+            if row.get("event-id")
+            and row.get("sha256")
+            and row.get("file") == delivery_file_name(row["event-id"], fmt)
+        ]
+        if header != _MANIFEST_COLUMNS or len(listed) != len(rows):
+            # Altered on the court's side: it is rebuilt from what the hub holds
+            # unacknowledged, whatever it no longer lists being offered again.
+            _log.warning("court manifest altered; rebuilding it", agency_id=self.agency_id)
+        return listed
 
     async def _write_manifest(self, items: list[Offered]) -> None:
         out = io.StringIO(newline="")
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["file", "sha256", "event-id"])
+        writer.writerow(_MANIFEST_COLUMNS)
         for item in sorted(items, key=lambda item: item.name):
             writer.writerow([item.name, item.sha256, item.event_id])
         await self.area.write_atomic(self.settings.incoming, _MANIFEST, out.getvalue().encode())

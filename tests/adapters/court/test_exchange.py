@@ -250,6 +250,24 @@ def _event() -> Any:
     return new_event(EXAMPLES[("referral.status-changed", 1)], source="dar-al-amane-shelter")
 
 
+async def test_a_delivery_the_format_cannot_hold_does_not_hold_back_the_others(
+    tmp_path: Path,
+) -> None:
+    """An event no court record can carry is left out; the rest of the batch is written."""
+    exchange = await exchange_for(tmp_path)
+    payload = EXAMPLES[("referral.status-changed", 1)].model_copy(
+        update={"referral_id": "ref\n0412"}
+    )
+    unwritable = new_event(payload, source="dar-al-amane-shelter")
+    event = _event()
+
+    offered = await exchange.offer([unwritable, event])
+
+    assert [item.event_id for item in offered] == [event.id]
+    assert (tmp_path / "court-in" / delivery_file_name(event.id, "xml")).exists()
+    assert [item.event_id for item in await exchange.manifest()] == [event.id]
+
+
 async def test_deliveries_are_written_whole_and_listed_with_their_hash(tmp_path: Path) -> None:
     """One file per event, no temporary file left, the manifest giving its SHA-256."""
     exchange = await exchange_for(tmp_path)
@@ -284,6 +302,23 @@ async def test_an_ack_file_acknowledges_and_a_removed_file_is_offered_again(tmp_
     assert (folder / "acks" / "done" / "batch-1.ack").exists()
     listed = {item.event_id for item in await exchange.manifest()}
     assert listed == {second.id}
+
+
+async def test_a_manifest_row_naming_another_file_is_never_acted_on(tmp_path: Path) -> None:
+    """An ack for a manifest row the court rewrote to name another file removes nothing."""
+    exchange = await exchange_for(tmp_path)
+    event = _event()
+    await exchange.offer([event])
+    folder = tmp_path / "court-in"
+    (folder / "register-2026.xml").write_text("the court's own file")
+    with (folder / "manifest.csv").open("a", newline="") as manifest:
+        manifest.write(f"register-2026.xml,{'0' * 64},forged-event\r\n")
+    (folder / "acks" / "batch-1.ack").write_text("forged-event\n")
+
+    await exchange.acknowledged()
+
+    assert (folder / "register-2026.xml").read_text() == "the court's own file"
+    assert [item.event_id for item in await exchange.manifest()] == [event.id]
 
 
 async def test_in_removal_mode_removing_a_file_acknowledges_it(tmp_path: Path) -> None:

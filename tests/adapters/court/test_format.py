@@ -202,3 +202,21 @@ def test_a_registry_cannot_send_notices() -> None:
 
     with pytest.raises(AdapterError, match="hub only"):
         court_adapter(source=HOSPITAL).decode(written)
+
+
+@pytest.mark.parametrize("fmt", ["xml", "csv"])
+def test_a_delivery_names_the_consent_or_disclosure_it_went_under(fmt: str) -> None:
+    """The registry learns which consent, or which compelled disclosure, allowed a delivery."""
+    referral = example(("referral.requested", 2)).with_data(
+        EXAMPLES[("referral.requested", 2)].model_dump(mode="json"),
+        consentid="cns-0412",
+        overrideid="evt-compelled-1",
+    )
+    adapter = court_adapter(format=fmt)
+
+    _named, (record,) = adapter.records(adapter.encode(referral))
+
+    assert record.attributes["consent"] == "cns-0412"
+    assert record.attributes["override"] == "evt-compelled-1"
+    # What a registry sends back under these names changes nothing the hub takes in.
+    assert "overrideid" not in adapter.event(record, SHELTER).extensions
