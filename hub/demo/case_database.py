@@ -21,11 +21,17 @@ from hub.adapters.social_db import SocialDbAdapter, decode_row
 from hub.adapters.social_db.example import example_mapping, example_tables
 from hub.config.social_db import SocialDbDelivery
 from hub.contracts import CloudEvent, ContractRegistry
-from hub.contracts.events import EventPayload, ReferralOutcomeReportedV1, ReferralStatusChangedV1
+from hub.contracts.events import (
+    EventPayload,
+    ReferralOutcomeReportedV1,
+    ReferralRequestedV2,
+    ReferralStatusChangedV1,
+)
 
 __all__ = ["CaseDatabaseApp"]
 
 _TABLES = example_tables()
+_REFERRALS = _TABLES.tables["case_referrals"]
 _STATUS = _TABLES.tables["case_status_updates"]
 _OUTCOMES = _TABLES.tables["case_outcomes"]
 _RECEIVED = _TABLES.tables["hub_received"]
@@ -88,6 +94,28 @@ class CaseDatabaseApp:
                 "occurred": payload.occurred_at.astimezone(UTC).replace(tzinfo=None),
                 "remark": payload.note,
             }
+        elif isinstance(payload, ReferralRequestedV2):
+            table = _REFERRALS
+            services = _reverse(self.mapping.value_maps.get("service", {}))
+            priorities = _reverse(self.mapping.value_maps.get("priority", {}))
+            risk = payload.safety_risk.level.value if payload.safety_risk else None
+            contact = payload.contact
+            row = {
+                "dossier_no": payload.referral_id,
+                # The pseudonym the hub delivered with the referral she came in with.
+                "beneficiary_ref": payload.subject_id,
+                "to_org": payload.to_agency,
+                "service_code": services.get(payload.service.value, payload.service.value),
+                "urgency": priorities.get(payload.priority.value, payload.priority.value),
+                "consent_ref": payload.consent_id,
+                "due_date": payload.due_by.astimezone(UTC).replace(tzinfo=None)
+                if payload.due_by
+                else None,
+                "motive": payload.reason,
+                "risk": risk,
+                "phone": contact.phone if contact else None,
+                "no_contact": contact.do_not_contact if contact else None,
+            }
         else:
             raise ValueError(f"the case application records no {payload.event_type}")
         with self._engine.begin() as conn:
@@ -126,6 +154,10 @@ class CaseDatabaseApp:
             document: dict[str, Any] = {"table": _RECEIVED.name, "row": _jsonable(dict(row))}
             found.extend(self._reader.decode(document))
         return found
+
+
+def _reverse(codes: dict[str, str]) -> dict[str, str]:
+    return {hub: mine for mine, hub in codes.items()}
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

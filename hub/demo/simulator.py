@@ -428,6 +428,12 @@ class Simulator:
     async def _social(self, referral: _Referral) -> None:
         agency = self.network.social
         await self.status(referral.referral_id, agency, ReferralStatus.ACCEPTED)
+        story = referral.story
+        if story.index % 3 == 0:
+            # A case worker refers her on, in the agency's own case database.
+            await self.refer(
+                story, agency, self.network.psychosocial, ServiceCode.PSYCHOSOCIAL_SUPPORT
+            )
         await self.outcome(
             referral.referral_id,
             agency,

@@ -146,8 +146,11 @@ def _draw(rng: random.Random, network: Network, index: int, seed: int) -> Story:
             frozenset({Purpose.CARE}), _some(rng, (_C.CONTACT, _C.NARRATIVE))
         )
     if rng.random() < 0.7:
+        # Social services may refer her on to psychosocial support, from their own database.
         scope[AgencyKind.SOCIAL_SERVICES] = ScopeEntry(
-            frozenset({Purpose.SOCIAL_SUPPORT}), _some(rng, (_C.CONTACT, _C.IDENTITY))
+            frozenset({Purpose.SOCIAL_SUPPORT}),
+            _some(rng, (_C.CONTACT, _C.IDENTITY)),
+            refers_onward=True,
         )
     withdraws = index % 17 == 5
     story = Story(

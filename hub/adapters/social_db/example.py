@@ -136,7 +136,11 @@ def example_mapping(url_env: str = "HUB_SOCIAL_DB_URL") -> SocialDbDelivery:
         ),
         value_maps={
             "priority": {"NORMAL": "routine", "URGENT": "urgent", "VITAL": "emergency"},
-            "service": {"AIDE-ECO": "social-economic-support", "HEBERG": "emergency-shelter"},
+            "service": {
+                "AIDE-ECO": "social-economic-support",
+                "HEBERG": "emergency-shelter",
+                "SOUTIEN-PSY": "psychosocial-support",
+            },
             "outcome": {
                 "AIDE-ACCORDEE": "financial-support-granted",
                 "HEBERGEE": "shelter-provided",
