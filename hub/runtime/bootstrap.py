@@ -45,9 +45,11 @@ from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTranspo
 from hub.delivery.pull import OnStored
 from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
+from hub.observability.ops_history import OpsHistory
 from hub.runtime.audit_stream import AuditStreamer
 from hub.runtime.court_files import CourtFiles
 from hub.runtime.gauges import run_gauge_refresh
+from hub.runtime.ops_sampler import run_ops_sampler
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
@@ -136,6 +138,11 @@ def build_app(services: HubServices) -> FastAPI:
     async def broker_ready() -> bool:
         return await ping(services.bootstrap_servers, security=services.kafka.security)
 
+    ops_history = OpsHistory(
+        services.metrics.registry,
+        sample_s=settings.ops_sample_s,
+        history_hours=settings.ops_history_hours,
+    )
     context = ApiContext(
         store=services.store,
         registry=services.registry,
@@ -147,6 +154,8 @@ def build_app(services: HubServices) -> FastAPI:
         on_accepted=on_accepted,
         broker_ready=broker_ready,
         agency_databases=databases.reachability,
+        operators=settings.operator_token_hashes(),
+        ops_history=ops_history,
     )
 
     @contextlib.asynccontextmanager
@@ -200,6 +209,9 @@ def build_app(services: HubServices) -> FastAPI:
                 ),
             )
         )
+        sampler_task = asyncio.create_task(
+            _supervised("operations charts", lambda: run_ops_sampler(ops_history))
+        )
         await broker.start()
         _log.info("hub started", bootstrap=services.bootstrap_servers)
         try:
@@ -213,6 +225,7 @@ def build_app(services: HubServices) -> FastAPI:
                 gauges_task,
                 databases_task,
                 courts_task,
+                sampler_task,
             ):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
