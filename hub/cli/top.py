@@ -60,15 +60,19 @@ def render_frame(data: dict[str, Any], source: str) -> RenderableType:
     return Group(*parts)
 
 
+class _Unanswered(Exception):
+    """The hub did not answer with numbers; the message says why."""
+
+
 def _fetch(client: httpx.Client, url: str) -> dict[str, Any]:
     try:
         response = client.get(url)
     except httpx.HTTPError as exc:
-        fail(f"cannot reach {url}: {type(exc).__name__}")
+        raise _Unanswered(f"cannot reach {url}: {type(exc).__name__}") from exc
     if response.status_code in (401, 403):
         fail(f"{url} refused the token ({response.status_code}); an operator token is needed")
     if response.status_code != 200:
-        fail(f"{url} answered {response.status_code}")
+        raise _Unanswered(f"{url} answered {response.status_code}")
     data: dict[str, Any] = response.json()
     return data
 
@@ -91,12 +95,22 @@ def top(
     console = Console()
     with httpx.Client(headers=headers, timeout=10.0, trust_env=False) as client:
         if once:
-            console.print(render_frame(_fetch(client, endpoint), url))
+            try:
+                console.print(render_frame(_fetch(client, endpoint), url))
+            except _Unanswered as exc:
+                fail(str(exc))
             return
         with Live(console=console, refresh_per_second=4, screen=False) as live:
+            frame: RenderableType | None = None
             try:
                 while True:
-                    live.update(render_frame(_fetch(client, endpoint), url))
+                    try:
+                        frame = render_frame(_fetch(client, endpoint), url)
+                        live.update(frame)
+                    except _Unanswered as exc:
+                        # A restarting hub: keep the last frame, say why it is old, retry.
+                        note = Text(f"{exc}; retrying every {interval:g} s", style="bold red")
+                        live.update(Group(note, frame) if frame is not None else note)
                     time.sleep(interval)
             except KeyboardInterrupt:
                 return

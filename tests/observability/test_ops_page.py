@@ -8,7 +8,10 @@ centre whose webhook always answers 500 (dead-lettered). An operator watches.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -310,3 +313,28 @@ async def test_hub_top_refuses_an_agency_token(watched: Watched) -> None:
     assert result.exit_code == 1
     assert "operator token is needed" in result.output
     assert "Traceback" not in result.output
+
+
+async def test_hub_top_keeps_refreshing_until_interrupted(watched: Watched) -> None:
+    """``hub top`` without --once refreshes from the hub until Ctrl-C, then shows its frame."""
+    command = (
+        sys.executable,
+        "-c",
+        "from hub.cli import main; main()",
+        "top",
+        "--url",
+        watched.hub.hub.base_url,
+        "--interval",
+        "0.5",
+    )
+    env = {**os.environ, "HUB_OPERATOR_TOKEN": watched.operator_token, "COLUMNS": "200"}
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    await asyncio.sleep(3)
+    assert process.returncode is None  # still watching
+    process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=10)
+    assert process.returncode == 0, err.decode()
+    assert "Referral flow" in out.decode()
+    assert "Traceback" not in err.decode()
