@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-__all__ = ["SECTIONS", "Family", "Section", "Series", "read_sections", "section_of", "series_key"]
+__all__ = [
+    "DISPLAY_ORDER",
+    "SECTIONS",
+    "Family",
+    "Section",
+    "Series",
+    "group",
+    "read_families",
+    "read_sections",
+    "section_of",
+    "series_key",
+]
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,10 @@ SECTIONS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
     ("other", "Other", lambda name: True),
 )
 
+#: The order an operator reads them in: is referral flow moving, is it on time, who is
+#: behind, what failed, what consent stopped.
+DISPLAY_ORDER = ("flow", "time_limits", "backlogs", "delivery", "consent", "other")
+
 #: Histogram and summary samples worth a number on a page; the buckets are for Prometheus.
 _SHOWN_SUFFIXES = ("_count", "_sum")
 
@@ -128,8 +143,9 @@ def group(families: Iterable[Family]) -> list[Section]:
     by_section: dict[str, list[Family]] = {section_id: [] for section_id, _, _ in SECTIONS}
     for family in families:
         by_section[section_of(family.name)].append(family)
+    titles = {section_id: title for section_id, title, _ in SECTIONS}
     return [
-        Section(section_id, title, tuple(sorted(by_section[section_id], key=lambda f: f.name)))
-        for section_id, title, _ in SECTIONS
-        if by_section[section_id]
+        Section(section_id, titles[section_id], tuple(sorted(found, key=lambda f: f.name)))
+        for section_id in DISPLAY_ORDER
+        if (found := by_section[section_id])
     ]

@@ -104,3 +104,23 @@ def test_operator_tokens_map_to_operator_ids() -> None:
         operator_tokens_sha256=[unnamed],
     )
     assert settings.operator_token_hashes() == {named: "duty-officer", unnamed: "operator-1"}
+
+
+def test_sections_come_in_the_order_an_operator_reads_them() -> None:
+    """Flow first, then time limits, backlogs, failures and consent blocks."""
+    registry = CollectorRegistry()
+    for name in (
+        "hub_deliveries_blocked",
+        "hub_events_dead_lettered",
+        "hub_outbox_pending",
+        "hub_referrals_overdue",
+        "hub_events_accepted",
+    ):
+        Gauge(name, name, registry=registry)
+    assert [section.id for section in read_sections(registry)] == [
+        "flow",
+        "time_limits",
+        "backlogs",
+        "delivery",
+        "consent",
+    ]
