@@ -9,12 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from hub.api.auth import TokenDirectory
+from hub.api.auth import TokenDirectory, hash_token
 from hub.api.problems import ProblemError
 from hub.audit import AuditRecorder
 from hub.config import AgencyConfig
 from hub.contracts import ContractRegistry
 from hub.observability import HubMetrics
+from hub.observability.ops_history import OpsHistory
 from hub.services.group_intake import GroupIntake
 from hub.store import Store
 
@@ -35,6 +36,10 @@ class ApiContext:
     #: Whether each agency database the hub reads and writes answered last time.
     agency_databases: Callable[[], Mapping[str, bool]] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Operator token hash to operator id: these tokens open /ops and nothing else.
+    operators: Mapping[str, str] = field(default_factory=dict)
+    #: The charts' recent past; None shows the page without charts.
+    ops_history: OpsHistory | None = None
 
 
 def _context(request: Request) -> ApiContext:
@@ -53,6 +58,10 @@ def authenticated(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise ProblemError(401, "Unauthorized", "a bearer token is required")
     agency_id = context.tokens.agency_for(token.strip())
+    if agency_id is None and hash_token(token.strip()) in context.operators:
+        raise ProblemError(
+            403, "Forbidden", "an operator token opens the operations page only, not the API"
+        )
     if agency_id is None:
         raise ProblemError(401, "Unauthorized", "the bearer token is not valid")
     return agency_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import adapters, agencies, audit, contracts, demo, dlq, run
+from hub.cli import adapters, agencies, audit, contracts, demo, dlq, run, top
 
 app = typer.Typer(
     name="hub",
@@ -22,6 +22,7 @@ app.command("erase")(audit.erase)
 app.command("run")(run.run)
 app.command("broker")(run.broker)
 app.command("demo")(demo.demo)
+app.command("top")(top.top)
 
 
 def main() -> None:

@@ -55,6 +55,8 @@ def run(
             return
         async with running_hub(settings, host=host, port=port, role=role) as hub:
             typer.echo(f"hub listening on {hub.base_url}", err=True)
+            if settings.operator_token_hashes():
+                typer.echo(f"operations page: {hub.base_url}/ops (operator token)", err=True)
             await _until_signalled()
 
     try:

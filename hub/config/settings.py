@@ -24,6 +24,7 @@ from pydantic_settings import (
 from hub.broker.security import KafkaSecurity, SaslMechanism, SecurityProtocol
 from hub.config.agencies import AgencyConfig
 from hub.config.code_maps import CodeMapEntry
+from hub.config.operators import OperatorConfig, Sha256Hex
 from hub.config.pathways import PathwayConfig
 from hub.contracts import AgencyKind
 from hub.errors import ConfigError
@@ -203,6 +204,18 @@ class HubSettings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     audit: AuditSettings = AuditSettings()
     disclosure: DisclosureSettings = DisclosureSettings()
+    ops_sample_s: float = Field(
+        default=10.0, gt=0, description="How often the operations page's charts take a sample."
+    )
+    ops_history_hours: float = Field(
+        default=3.0, gt=0, le=48, description="How far back the operations page's charts reach."
+    )
+    operators: tuple[OperatorConfig, ...] = Field(
+        default=(), description="Staff who may open /ops and `hub top`; nothing else."
+    )
+    operator_tokens_sha256: tuple[Sha256Hex, ...] = Field(
+        default=(), description="SHA-256 of further operator tokens, without an operator id."
+    )
     agencies: tuple[AgencyConfig, ...] = ()
     pathways: tuple[PathwayConfig, ...] = ()
     code_maps: tuple[CodeMapEntry, ...] = ()
@@ -244,6 +257,31 @@ class HubSettings(BaseSettings):
                     f"code_maps[{index}]: {entry.system}|{entry.code} already maps to {known}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _operator_tokens_distinct(self) -> HubSettings:
+        # A hash both an agency's and an operator's would make one token both.
+        agency_hashes = {agency.token_sha256 for agency in self.agencies}
+        seen: set[str] = set()
+        for index, operator in enumerate(self.operators):
+            if operator.id in seen:
+                raise ValueError(f"operators[{index}].id: {operator.id!r} is configured twice")
+            seen.add(operator.id)
+            if operator.token_sha256 in agency_hashes:
+                raise ValueError(f"operators[{index}].token_sha256: is an agency's token")
+        for index, digest in enumerate(self.operator_tokens_sha256):
+            if digest in agency_hashes:
+                raise ValueError(f"operator_tokens_sha256[{index}]: is an agency's token")
+        return self
+
+    def operator_token_hashes(self) -> dict[str, str]:
+        """Token hash to operator id; the unnamed hashes are ``operator-1``, ``operator-2``..."""
+        hashes = {
+            digest: f"operator-{index}"
+            for index, digest in enumerate(self.operator_tokens_sha256, start=1)
+        }
+        hashes |= {operator.token_sha256: operator.id for operator in self.operators}
+        return hashes
 
     @model_validator(mode="after")
     def _insync_within_replicas(self) -> HubSettings:

@@ -46,9 +46,11 @@ from hub.delivery import FhirTransport, PullTransport, Transport, WebhookTranspo
 from hub.delivery.pull import OnStored
 from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
+from hub.observability.ops_history import OpsHistory
 from hub.runtime.audit_stream import AuditStreamer
 from hub.runtime.court_files import CourtFiles
 from hub.runtime.gauges import run_gauge_refresh
+from hub.runtime.ops_sampler import run_ops_sampler
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
@@ -143,6 +145,11 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
     async def broker_ready() -> bool:
         return await ping(services.bootstrap_servers, security=services.kafka.security)
 
+    ops_history = OpsHistory(
+        services.metrics.registry,
+        sample_s=settings.ops_sample_s,
+        history_hours=settings.ops_history_hours,
+    )
     context = ApiContext(
         store=services.store,
         registry=services.registry,
@@ -154,6 +161,8 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
         on_accepted=on_accepted,
         broker_ready=broker_ready,
         agency_databases=databases.reachability,
+        operators=settings.operator_token_hashes(),
+        ops_history=ops_history,
     )
 
     @contextlib.asynccontextmanager
@@ -227,6 +236,12 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
                 lambda: run_in_turn(
                     SoleTurn(services.store, "court-files"), "court files", courts.run
                 ),
+            ),
+            # The charts of /ops are the serving process's own, as its /metrics are.
+            (
+                Part.API,
+                "operations charts",
+                lambda: run_ops_sampler(ops_history),
             ),
         ]
         tasks = [
