@@ -195,6 +195,8 @@ def create_router(*, pseudonym_key: SecretStr | bytes) -> APIRouter:
         return document, taken
 
     @router.post("/fhir/{version}", summary="A transaction, batch or message Bundle")
+    # FHIR clients (fhirpy among them) post to the base with its trailing slash.
+    @router.post("/fhir/{version}/", include_in_schema=False)
     async def post_base(version: str, request: Request, hub: Hub, caller: Caller) -> Response:
         fhir_version = _version(version)
         document, taken = await take_in(request, hub, caller, fhir_version, root="Bundle")
