@@ -226,6 +226,21 @@ def test_a_transaction_to_the_base_answers_a_transaction_response(server: Server
         assert [e["response"]["status"] for e in body["entry"]] == [status] * len(bundle["entry"])
 
 
+@pytest.mark.parametrize("bundle_type", ["transaction", "batch"])
+def test_the_base_with_a_trailing_slash_takes_a_transaction_or_batch(
+    server: Server, bundle_type: str
+) -> None:
+    """POST /fhir/r4/ (as fhirpy sends it) answers as the base does, not 404."""
+    bundle, _ = fresh_referral("r4")
+    bundle["type"] = bundle_type
+    with server.client() as client:
+        response = client.post("/fhir/r4/", json=bundle)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["type"] == f"{bundle_type}-response"
+    assert {e["response"]["status"] for e in body["entry"]} == {"201 Created"}
+
+
 def test_a_bser_message_to_the_base_is_accepted(server: Server) -> None:
     """A message Bundle (MessageHeader first) is taken in; the answer is an OperationOutcome."""
     message = message_bundle("r4")
