@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hub.adapters.directory import Directory
 from hub.api.auth import TokenDirectory
 from hub.api.problems import ProblemError
 from hub.audit import AuditRecorder
@@ -35,6 +36,8 @@ class ApiContext:
     #: Whether each agency database the hub reads and writes answered last time.
     agency_databases: Callable[[], Mapping[str, bool]] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: The configuration's agency aliases and code maps, for what FHIR clients send.
+    directory: Directory | None = None
 
 
 def _context(request: Request) -> ApiContext:

@@ -160,7 +160,11 @@ def create_router(*, pseudonym_key: SecretStr | bytes) -> APIRouter:
         _require_json(request)
         body = await _read_limited(request)
         context = AdapterContext(
-            pseudonym_key=key, source=caller, registry=hub.registry, clock=hub.clock
+            pseudonym_key=key,
+            source=caller,
+            registry=hub.registry,
+            clock=hub.clock,
+            directory=hub.directory,
         )
 
         def work() -> tuple[dict[str, Any], _Taken]:

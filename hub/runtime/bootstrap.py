@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Connection
 
+from hub.adapters.directory import Directory
 from hub.api import ApiContext, create_api
 from hub.api.auth import TokenDirectory
 from hub.audit import AuditRecorder
@@ -147,6 +148,7 @@ def build_app(services: HubServices) -> FastAPI:
         on_accepted=on_accepted,
         broker_ready=broker_ready,
         agency_databases=databases.reachability,
+        directory=Directory.from_settings(settings),
     )
 
     @contextlib.asynccontextmanager
