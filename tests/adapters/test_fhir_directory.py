@@ -12,7 +12,7 @@ import pytest
 from hub.adapters import AdapterContext
 from hub.adapters.directory import Directory
 from hub.adapters.fhir import FhirAdapter
-from hub.adapters.fhir.mapping import AGENCY_SYSTEM
+from hub.adapters.fhir.mapping import AGENCY_SYSTEM, SERVICE_SYSTEM
 from hub.config import AgencyConfig
 from hub.config.code_maps import CodeMapEntry
 from hub.contracts import CloudEvent
@@ -346,3 +346,18 @@ def test_hub_adapters_decode_reads_an_ehr_bundle_with_the_configs_aliases_and_ma
     assert requested["source"] == "hopital-moulay-youssef"
     assert requested["data"]["to_agency"] == HOSPITAL
     assert requested["data"]["service"] == "forensic-examination"
+
+
+def test_a_contained_request_needs_no_directory() -> None:
+    """A hub-identified Task with its ServiceRequest contained opens a referral, no config."""
+    task = contained_task("r4")
+    task["requester"], task["owner"] = hub_agency(HOSPITAL), hub_agency(COURT)
+    request = task["contained"][0]
+    request["requester"], request["performer"] = task["requester"], [task["owner"]]
+    request["code"] = {"coding": [{"system": SERVICE_SYSTEM, "code": "court-listening-unit"}]}
+    data = data_of(adapter(with_directory=False).decode(task), "referral.requested")
+    assert (data["from_agency"], data["to_agency"]) == (HOSPITAL, COURT)
+
+
+def hub_agency(agency: str) -> JSON:
+    return {"type": "Organization", "identifier": {"system": AGENCY_SYSTEM, "value": agency}}
