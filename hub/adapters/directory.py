@@ -55,6 +55,7 @@ class Directory:
         self._codes: dict[tuple[str, str], tuple[MappedKind, str]] = {}
         for entry in (*DEFAULT_CODE_MAPS, *code_maps):
             self._codes[(entry.system, entry.code)] = (entry.kind, entry.target)
+        self._systems = frozenset(system for system, _ in self._codes)
 
     @classmethod
     def from_settings(cls, settings: HubSettings) -> Directory:
@@ -69,6 +70,10 @@ class Directory:
         if found is None:
             raise AdapterError(f"no agency is known as {name!r}", path=element)
         return found
+
+    def maps(self, system: str) -> bool:
+        """Whether any code map (the configured ones or the default) is in ``system``."""
+        return system in self._systems
 
     def external_name(self, agency_id: str) -> str:
         """How to name an agency to external systems: its first alias, else its id."""

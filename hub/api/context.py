@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hub.adapters.directory import Directory
 from hub.api.auth import TokenDirectory, hash_token
 from hub.api.problems import ProblemError
 from hub.audit import AuditRecorder
@@ -40,6 +41,8 @@ class ApiContext:
     operators: Mapping[str, str] = field(default_factory=dict)
     #: The charts' recent past; None shows the page without charts.
     ops_history: OpsHistory | None = None
+    #: The configuration's agency aliases and code maps, for what FHIR clients send.
+    directory: Directory | None = None
 
 
 def _context(request: Request) -> ApiContext:

@@ -160,7 +160,11 @@ def create_router(*, pseudonym_key: SecretStr | bytes) -> APIRouter:
         _require_json(request)
         body = await _read_limited(request)
         context = AdapterContext(
-            pseudonym_key=key, source=caller, registry=hub.registry, clock=hub.clock
+            pseudonym_key=key,
+            source=caller,
+            registry=hub.registry,
+            clock=hub.clock,
+            directory=hub.directory,
         )
 
         def work() -> tuple[dict[str, Any], _Taken]:
@@ -195,6 +199,8 @@ def create_router(*, pseudonym_key: SecretStr | bytes) -> APIRouter:
         return document, taken
 
     @router.post("/fhir/{version}", summary="A transaction, batch or message Bundle")
+    # FHIR clients (fhirpy among them) post to the base with its trailing slash.
+    @router.post("/fhir/{version}/", include_in_schema=False)
     async def post_base(version: str, request: Request, hub: Hub, caller: Caller) -> Response:
         fhir_version = _version(version)
         document, taken = await take_in(request, hub, caller, fhir_version, root="Bundle")

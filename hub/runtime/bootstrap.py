@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Connection
 
+from hub.adapters.directory import Directory
 from hub.api import ApiContext, create_api
 from hub.api.auth import TokenDirectory
 from hub.audit import AuditRecorder
@@ -163,6 +164,7 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
         agency_databases=databases.reachability,
         operators=settings.operator_token_hashes(),
         ops_history=ops_history,
+        directory=Directory.from_settings(settings),
     )
 
     @contextlib.asynccontextmanager

@@ -25,6 +25,7 @@ from fhir.resources.R4B.bundle import Bundle as R4Bundle
 from pydantic import SecretStr
 
 from hub.adapters import AdapterContext
+from hub.adapters.directory import Directory
 from hub.adapters.fhir import FhirVersion, decode_document
 from hub.api import ApiContext, create_api
 from hub.api.auth import TokenDirectory, hash_token
@@ -33,6 +34,7 @@ from hub.audit import AuditRecorder, erase_subject
 from hub.config import AgencyConfig
 from hub.contracts import AgencyKind, default_registry, new_event
 from hub.observability import HubMetrics
+from hub.services.vault import unseal
 from hub.store import ReferralRow, Store, audit, consents, disclosures, outbox, referrals
 from tests.adapters.fhir_samples import (
     CONSENT_ID,
@@ -75,6 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             kind=KINDS[agency_id],
             region="casablanca-settat",
             token_sha256=hash_token(token),
+            aliases=("Organization/casa-court",) if agency_id == COURT else (),
         )
         for agency_id, token in TOKENS.items()
     }
@@ -85,6 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         tokens=TokenDirectory(store, agencies),
         metrics=HubMetrics.create(),
         audit=AuditRecorder(signer=None, checkpoint_every=10**9),
+        directory=Directory(agencies.values()),
     )
     app = create_api(context)
     app.include_router(create_router(pseudonym_key=SecretStr("endpoint-test-key")))
@@ -224,6 +228,44 @@ def test_a_transaction_to_the_base_answers_a_transaction_response(server: Server
         body = response.json()
         assert body["type"] == "transaction-response"
         assert [e["response"]["status"] for e in body["entry"]] == [status] * len(bundle["entry"])
+
+
+@pytest.mark.parametrize("bundle_type", ["transaction", "batch"])
+def test_the_base_with_a_trailing_slash_takes_a_transaction_or_batch(
+    server: Server, bundle_type: str
+) -> None:
+    """POST /fhir/r4/ (as fhirpy sends it) answers as the base does, not 404."""
+    bundle, _ = fresh_referral("r4")
+    bundle["type"] = bundle_type
+    with server.client() as client:
+        response = client.post("/fhir/r4/", json=bundle)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["type"] == f"{bundle_type}-response"
+    assert {e["response"]["status"] for e in body["entry"]} == {"201 Created"}
+
+
+def test_a_bundle_naming_the_recipient_by_an_alias_is_routed_to_it(server: Server) -> None:
+    """An EHR's Organization/<id> for the court is the court's alias; an unknown one is 422."""
+    bundle, referral_id = fresh_referral("r4")
+    request, task = bundle["entry"][4]["resource"], bundle["entry"][5]["resource"]
+    request["performer"] = [{"reference": "Organization/casa-court"}]
+    task["owner"] = {"reference": "Organization/casa-court"}
+    del bundle["entry"][1]  # the hub-identified court Organization
+    with server.client() as client:
+        response = client.post("/fhir/r4/", json=bundle)
+        assert response.status_code == 200, response.text
+        request["performer"] = [{"reference": "Organization/elsewhere"}]
+        request["id"] = f"sr-{uuid.uuid4().hex[:12]}"
+        refused = client.post("/fhir/r4", json=bundle)
+    with server.store.transaction() as conn:
+        rows = outbox.pending(conn, limit=100_000)
+        queued = [unseal(conn, row.envelope) for row in rows if row.key == referral_id]
+    assert [envelope["data"]["to_agency"] for envelope in queued] == [COURT]
+    assert refused.status_code == 422, refused.text
+    issue = refused.json()["issue"][0]
+    assert "Organization/elsewhere" in issue["diagnostics"]
+    assert issue["expression"] == ["Bundle.entry[3].resource(ServiceRequest).performer[0]"]
 
 
 def test_a_bser_message_to_the_base_is_accepted(server: Server) -> None:

@@ -23,11 +23,14 @@ from hub.adapters.fhir.mapping import (
     PRIORITY_FROM_FHIR,
     REFERRAL_SYSTEM,
     SERVICE_FROM_CODING,
+    SERVICE_SYSTEM,
 )
 from hub.contracts import CloudEvent, ServiceCode
 from hub.contracts.events import ReferralRequestedV2
 
 __all__ = ["ReferralUnit", "read_referral", "referral_id_of"]
+
+_SERVICE_CODES = frozenset(code.value for code in ServiceCode)
 
 
 @dataclass
@@ -125,8 +128,14 @@ def referral_id_of(key: bytes, request: Resource, task: Resource | None, source:
         value = requisition.text("value")
         if value:
             return value
-    if request.id:
+    holder = request.container
+    if request.id and holder is None:
         return derived_id(key, source, "ServiceRequest", request.id, readable=True)
+    if request.id and holder is not None and holder.id:
+        # A contained id is the container's own business: "#sr1" recurs in
+        # every Task that contains its request, so the Task's id names it.
+        local = f"{holder.type}/{holder.id}#{request.id}"
+        return derived_id(key, source, "ServiceRequest", local, readable=False)
     for identifier in request.node.children("identifier"):
         system, value = identifier.text("system"), identifier.text("value")
         if system and value:
@@ -145,10 +154,20 @@ def _service(scope: Scope, request: Resource) -> ServiceCode:
     code = concept(request.node, "code", r5=scope.r5)
     if code is None:
         raise request.node.fail("required: the service asked for", "code")
-    for system, value, _ in codings(code):
-        found = SERVICE_FROM_CODING.get((system or "", value or ""))
-        if found is not None:
-            return found
+    if scope.context.directory is not None:
+        # The hub's own code first; then the directory's maps (SNOMED CT and
+        # the configured ones), which refuse a code of a mapped system they lack.
+        for system, value, _ in codings(code):
+            if system == SERVICE_SYSTEM and value in _SERVICE_CODES:
+                return ServiceCode(value)
+        mapped = scope.mapped_code("service", code)
+        if mapped is not None:
+            return ServiceCode(mapped)
+    else:
+        for system, value, _ in codings(code):
+            found = SERVICE_FROM_CODING.get((system or "", value or ""))
+            if found is not None:
+                return found
     raise code.fail(
         "no coding names a hub service (a code of urn:referral-hub:service, or a SNOMED CT "
         "concept the hub maps)"

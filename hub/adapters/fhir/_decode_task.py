@@ -29,9 +29,9 @@ from hub.adapters.fhir.mapping import (
     TASK_OUTPUT_SYSTEM,
     outcome_from_coding,
 )
-from hub.contracts import CloudEvent
+from hub.contracts import CloudEvent, ReferralStatus
 from hub.contracts.events import ReferralOutcomeReportedV1, ReferralStatusChangedV1
-from hub.contracts.events.referral import OUTCOME_DOMAINS
+from hub.contracts.events.referral import OUTCOME_DOMAINS, OutcomeCode
 
 __all__ = ["check_referral_task", "read_patch", "read_task"]
 
@@ -69,6 +69,11 @@ def read_task(scope: Scope, task: Resource, notes: list[str]) -> list[CloudEvent
     status = STATUS_FROM_FHIR.get(raw_status)
     if status is None:
         raise node.fail(f"unknown Task status {raw_status!r}", "status")
+    # An agency's own finer states travel in businessStatus; where the
+    # configuration maps one to a hub status, that is the status it means.
+    mapped = scope.mapped_code("status", node.child("businessStatus"))
+    if mapped is not None:
+        status = ReferralStatus(mapped)
     owner = scope.agency_of(node.child("owner"), task)
     source = scope.source((owner, node, "owner"))
     referral_id = _referral_id(scope, task, source)
@@ -195,6 +200,8 @@ def _outcome(
             outcome = next(
                 (o for s, c, _ in codings(value) if (o := outcome_from_coding(s, c))), None
             )
+            if outcome is None and (mapped := scope.mapped_code("outcome", value)) is not None:
+                outcome = OutcomeCode(mapped)
             if outcome is None:
                 raise output.fail(
                     "names no outcome of urn:referral-hub:outcome", "valueCodeableConcept"

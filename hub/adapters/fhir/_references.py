@@ -16,7 +16,17 @@ from typing import Any
 
 from hub.adapters.fhir._nodes import Node
 
-__all__ = ["Resource", "Resources", "identifier_value", "literal_id", "reference_type"]
+__all__ = [
+    "Resource",
+    "Resources",
+    "external_names",
+    "identifier_value",
+    "literal_id",
+    "reference_type",
+]
+
+#: Identifier systems the hub itself names things in: never an agency alias.
+_HUB_SYSTEMS = "urn:referral-hub:"
 
 _LITERAL = re.compile(
     r"(?:^|/)(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
@@ -147,3 +157,33 @@ def literal_id(reference: Node, kind: str) -> str | None:
     if literal is None or literal["type"] != kind:
         return None
     return literal["id"]
+
+
+def external_names(reference: Node, target: Resource | None) -> list[str]:
+    """The names an Organization reference gives, as agency aliases are written.
+
+    ``Organization/<id>`` (from a literal reference, absolute or relative, or
+    the id of the resource it resolves to), the bare ``<id>`` (a hub agency id
+    used as the Organization's id), and each identifier as ``system|value``.
+    Identifiers in the hub's own systems name something else (a kind of
+    agency, a referral) and are left out; a reference to another type gives none.
+    """
+    kind = reference_type(reference, target)
+    if kind not in (None, "Organization"):
+        return []
+    names: list[str] = []
+    literal = _LITERAL.search(reference.text("reference") or "")
+    if literal is not None:
+        names += [f"{literal['type']}/{literal['id']}", literal["id"]]
+    elif target is not None and target.id:
+        names += [f"Organization/{target.id}", target.id]
+    identifiers = [reference.child("identifier")]
+    if target is not None:
+        identifiers += target.node.children("identifier")
+    for identifier in identifiers:
+        if identifier is None:
+            continue
+        system, value = identifier.text("system"), identifier.text("value")
+        if system and value and not system.startswith(_HUB_SYSTEMS):
+            names.append(f"{system}|{value}")
+    return names

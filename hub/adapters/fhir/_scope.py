@@ -16,9 +16,15 @@ from hub.adapters.fhir._dates import optional_instant
 from hub.adapters.fhir._ids import content_hash, event_id
 from hub.adapters.fhir._nodes import Node
 from hub.adapters.fhir._patient import Subject, subject_of
-from hub.adapters.fhir._references import Resource, Resources, identifier_value
+from hub.adapters.fhir._references import (
+    Resource,
+    Resources,
+    external_names,
+    identifier_value,
+)
 from hub.adapters.fhir._versions import FhirVersion, model_instant
 from hub.adapters.fhir.mapping import AGENCY_SYSTEM
+from hub.config.code_maps import MappedKind
 from hub.contracts import CloudEvent, new_event
 from hub.contracts.events import EventPayload
 from hub.errors import AdapterError, InvalidPayload
@@ -46,7 +52,11 @@ class Scope:
         return self.version is FhirVersion.R5
 
     def agency_of(self, reference: Node | None, origin: Resource) -> str | None:
-        """The hub agency an Organization (or PractitionerRole) reference names."""
+        """The hub agency an Organization (or PractitionerRole) reference names.
+
+        Without a directory, only ``urn:referral-hub:agency`` identifiers name
+        agencies; with one, so do the aliases the configuration gives them.
+        """
         if reference is None:
             return None
         named = identifier_value(reference, AGENCY_SYSTEM)
@@ -57,13 +67,37 @@ class Scope:
             # One step only: a role's organization is an Organization, and a
             # document whose references go round in circles must not loop.
             role = target.node.child("organization")
-            named = identifier_value(role, AGENCY_SYSTEM) if role is not None else None
+            if role is None:
+                return None
+            named = identifier_value(role, AGENCY_SYSTEM)
             if named is not None:
                 return named
+            reference, origin = role, target
             target = self.resources.resolve(role, target)
         if target is not None and target.type == "Organization":
-            return target.identifier(AGENCY_SYSTEM)
-        return None
+            named = target.identifier(AGENCY_SYSTEM)
+            if named is not None:
+                return named
+        elif target is not None:
+            return None  # a Practitioner, a Patient...: not an agency
+        return self._aliased(reference, target)
+
+    def _aliased(self, reference: Node, target: Resource | None) -> str | None:
+        """The agency a directory alias names, or an error naming the unknown name."""
+        directory = self.context.directory
+        if directory is None:
+            return None
+        names = external_names(reference, target)
+        for name in names:
+            if directory.knows(name):
+                return directory.agency(name, element=reference.path)
+        if not names:
+            return None
+        raise AdapterError(
+            f"no agency is known as {names[0]!r} (give the agency this alias in the "
+            "configuration, or identify it in urn:referral-hub:agency)",
+            path=reference.path,
+        )
 
     def sender(self) -> str | None:
         """The agency a message Bundle's header says sent it."""
@@ -92,10 +126,33 @@ class Scope:
                 return value
         _, node, element = candidates[0]
         raise node.fail(
-            "cannot tell which agency sends this: name it (the caller or --source), or "
-            f"identify the Organization with {AGENCY_SYSTEM}",
+            "cannot tell which agency sends this: name it (the caller or --source), "
+            f"identify the Organization with {AGENCY_SYSTEM}, or give the agency the name "
+            "this reference uses as an alias in the configuration (with --config)",
             element,
         )
+
+    def mapped_code(self, kind: MappedKind, concept_node: Node | None) -> str | None:
+        """The hub code the directory maps a coding of ``concept_node`` to, if any does.
+
+        Codings in systems the directory has no map for are someone else's
+        business and skipped; a coding in a mapped system whose code has no
+        entry is refused (naming system and code) unless another coding maps.
+        """
+        directory = self.context.directory
+        if directory is None:
+            return None
+        unmapped: AdapterError | None = None
+        for system, code, coding in codings(concept_node):
+            if not system or not code or not directory.maps(system):
+                continue
+            try:
+                return directory.code(kind, code, system, element=coding.path)
+            except AdapterError as exc:
+                unmapped = unmapped or exc
+        if unmapped is not None:
+            raise unmapped
+        return None
 
     def subject(self, reference: Node | None, origin: Resource, element: str) -> Subject:
         return subject_of(reference, origin, self.resources, self.context.pseudonym_key, element)
@@ -144,7 +201,7 @@ class Scope:
             field, message = exc.errors[0]
             name = field.removeprefix("data.").split(".")[0]
             raise AdapterError(f"{name}: {message}", path=fields.get(name, resource.path)) from exc
-        key = (resource.id and f"{resource.type}/{resource.id}") or resource.full_url or ""
+        key = _key_of(resource)
         version = (
             resource.meta("versionId")
             or model_instant(resource.meta("lastUpdated"))
@@ -166,6 +223,18 @@ class Scope:
             time=time,
             consent_id=consent_id if isinstance(consent_id, str) else None,
         )
+
+
+def _key_of(resource: Resource) -> str:
+    """What names a resource in the document; a contained request through its Task.
+
+    ``#sr1`` recurs in every Task that contains its ServiceRequest. Contained
+    Consents keep the key they always had, so their events keep their ids.
+    """
+    key = (resource.id and f"{resource.type}/{resource.id}") or resource.full_url or ""
+    if resource.container is not None and resource.type == "ServiceRequest":
+        return f"{_key_of(resource.container)}#{key}"
+    return key
 
 
 def concept(node: Node, key: str, *, r5: bool) -> Node | None:

@@ -45,4 +45,10 @@ class FhirAdapter(Adapter):
             if target_version is not None
             else self.fhir_version or FhirVersion.R4
         )
-        return encode_event(event, version, registry=self.context.registry, parties=parties)
+        return encode_event(
+            event,
+            version,
+            registry=self.context.registry,
+            parties=parties,
+            directory=self.context.directory,
+        )

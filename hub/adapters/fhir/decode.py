@@ -185,13 +185,18 @@ class _Decoding:
             focus = self.resources.resolve(task.node.child("focus"), task)
             focused = focus if focus is not None and focus.type == "ServiceRequest" else None
             if task.node.text("status") == "requested":
-                if focused is None or focused.container is not None:
+                if focused is None:
                     raise task.node.fail(
-                        "a new referral needs its ServiceRequest in the same Bundle", "focus"
+                        "a new referral needs its ServiceRequest, in the same Bundle or "
+                        "contained in the Task",
+                        "focus",
                     )
                 if id(focused) in opening:
                     raise task.node.fail("a second Task fulfils the same ServiceRequest", "focus")
                 opening[id(focused)] = task
+                if focused.container is not None:
+                    # Contained (focus "#sr1"): a request of its own, read with its Task.
+                    requests.append(focused)
             else:
                 updates.append(task)
                 if focused is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hub.adapters.directory import Directory
 from hub.adapters.fhir._dates import format_instant
 from hub.adapters.fhir._encode_parts import (
     FULFIL,
@@ -36,6 +37,7 @@ from hub.adapters.fhir._encode_parts import (
     patient,
     referral_focus,
 )
+from hub.adapters.fhir._external_names import name_agencies
 from hub.adapters.fhir._versions import FhirVersion, check_resource
 from hub.adapters.fhir.mapping import (
     AGENCY_SYSTEM,
@@ -109,8 +111,13 @@ def encode_event(
     *,
     registry: ContractRegistry,
     parties: ReferralParties | None = None,
+    directory: Directory | None = None,
 ) -> JSON:
-    """A transaction Bundle for ``event``, valid for ``version``, or AdapterError."""
+    """A transaction Bundle for ``event``, valid for ``version``, or AdapterError.
+
+    With ``directory``, agencies are also named by their first alias (see
+    :mod:`hub.adapters.fhir._external_names`).
+    """
     try:
         payload = registry.parse(event)
     except ContractError as exc:
@@ -136,6 +143,8 @@ def encode_event(
             _legal_step(payload, event, entries, r5=r5)
         case _:
             raise AdapterError(f"{event.type} has no FHIR form")
+    if directory is not None:
+        name_agencies(entries.items, directory)
     bundle: JSON = {
         "resourceType": "Bundle",
         "meta": {"tag": [{"system": EVENT_TYPE_SYSTEM, "code": event.type}]},
