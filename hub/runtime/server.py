@@ -13,7 +13,7 @@ from hub.broker.embedded import EmbeddedBroker
 from hub.config import HubSettings
 from hub.errors import HubError
 from hub.runtime.bootstrap import HubServices, build_app
-from hub.store import Store
+from hub.store import Store, is_embedded
 
 __all__ = ["RunningHub", "running_hub"]
 
@@ -27,11 +27,18 @@ class RunningHub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    settings: HubSettings, *, host: str | None = None, port: int | None = None
+    settings: HubSettings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    upgrade_schema: bool | None = None,
 ) -> AsyncIterator[RunningHub]:
     """Start the whole hub; on exit stop it, the embedded broker included.
 
     Refuses (ConfigError) a pseudonym key that cannot keep subject ids secret.
+    ``upgrade_schema`` brings the store's schema up to date first; by default
+    only an embedded SQLite store is, and a shared one whose schema is not
+    this release's is refused (StoreError naming ``hub db upgrade``).
     """
     settings.check_pseudonym_key()
     async with contextlib.AsyncExitStack() as stack:
@@ -40,7 +47,11 @@ async def running_hub(
             broker = EmbeddedBroker(binary=settings.tansu_bin, port=settings.broker_port)
             await stack.enter_async_context(broker)
             bootstrap = broker.bootstrap_servers
-        store = await asyncio.to_thread(Store.open, settings.database_url)
+        url = settings.database_url
+        upgrade = is_embedded(url) if upgrade_schema is None else upgrade_schema
+        store = await asyncio.to_thread(
+            Store.open, url, apply_migrations=upgrade, require_current_schema=True
+        )
         stack.callback(store.close)
         services = HubServices(settings=settings, store=store, bootstrap_servers=bootstrap)
         config = uvicorn.Config(
