@@ -12,13 +12,19 @@ from sqlalchemy import Connection
 
 from hub.errors import StoreError
 
-if context.is_offline_mode():
-    raise StoreError("the store's schema is upgraded on a live database only, not as SQL text")
 
-connection = context.config.attributes.get("connection")
-if not isinstance(connection, Connection):
-    raise StoreError("run the store's revisions through hub.store.migrations")
+def run_revisions() -> None:
+    if context.is_offline_mode():
+        raise StoreError("the store's schema is upgraded on a live database only, not as SQL text")
+    connection = context.config.attributes.get("connection")
+    if not isinstance(connection, Connection):
+        raise StoreError("run the store's revisions through hub.store.migrations")
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
 
-context.configure(connection=connection)
-with context.begin_transaction():
-    context.run_migrations()
+
+# Alembic executes this file as a script of its own; imported as a module of
+# the package (as tools listing the hub's modules do) it must do nothing.
+if __name__ != "hub.store.alembic.env":
+    run_revisions()
