@@ -19,6 +19,7 @@ lock: Alembic's version table is stamped with revision N and the rest applied.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,9 @@ def _config(conn: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def _scripts() -> ScriptDirectory:
+    # The revisions ship with the code, so reading them once per process is enough.
     return ScriptDirectory.from_config(_config())
 
 
