@@ -399,7 +399,7 @@ async def started_hub(
 ) -> AsyncIterator[HubUnderTest]:
     """Run the whole hub (uvicorn on 127.0.0.1, real broker, SQLite) for the block."""
     async with (
-        running_hub(settings) as hub,
+        running_hub(settings, upgrade_schema=True) as hub,
         httpx.AsyncClient(base_url=hub.base_url, timeout=10.0, trust_env=False) as client,
     ):
         yield HubUnderTest(hub, client, {a.id: a for a in agencies})

@@ -15,7 +15,7 @@ from hub.cli._settings import settings_or_exit
 from hub.cli.run import ConfigOption
 from hub.errors import ConfigError, StoreError
 from hub.services.agencies import sync_agencies
-from hub.store import Store
+from hub.store import Store, is_embedded
 from hub.store import agencies as agency_store
 
 __all__ = ["app"]
@@ -68,7 +68,11 @@ def rotate_token(
     now = datetime.now(UTC)
     try:
         audit = AuditRecorder.from_settings(settings.audit, actor=settings.hub_id)
-        with Store.open(settings.database_url) as store:
+        with Store.open(
+            settings.database_url,
+            apply_migrations=is_embedded(settings.database_url),
+            require_current_schema=True,
+        ) as store:
             sync_agencies(store, settings, audit, now)
             with store.transaction() as conn:
                 agency_store.set_token_hash(conn, agency, hash_token(token), now)

@@ -105,7 +105,7 @@ def _open(url: str) -> Store:
     except HubError as exc:
         store.close()
         fail(f"store unavailable: {exc}")
-    if version == 0:
+    if version is None:
         store.close()
         fail("the database holds no hub schema: is this the hub's store?")
     return store

@@ -14,7 +14,7 @@ from hub.cli._settings import settings_or_exit
 from hub.cli.run import ConfigOption
 from hub.errors import ConfigError, StoreError
 from hub.services.replay import replay_dead_letters
-from hub.store import Store
+from hub.store import Store, is_embedded
 from hub.store import dead_letters as dead_letter_store
 
 __all__ = ["app"]
@@ -30,7 +30,11 @@ def _open(config: ConfigOption, database: str | None) -> tuple[Store, AuditRecor
     settings = settings_or_exit(config, database_url=database)
     try:
         audit = AuditRecorder.from_settings(settings.audit, actor=settings.hub_id)
-        return Store.open(settings.database_url), audit
+        return Store.open(
+            settings.database_url,
+            apply_migrations=is_embedded(settings.database_url),
+            require_current_schema=True,
+        ), audit
     except (StoreError, ConfigError) as exc:
         fail(f"store unavailable: {exc}")
 

@@ -86,7 +86,7 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 f"{options.referrals} referrals"
             )
             async with (
-                running_hub(demo.settings) as hub,
+                running_hub(demo.settings, upgrade_schema=True) as hub,
                 httpx.AsyncClient(base_url=hub.base_url, timeout=30.0) as client,
             ):
                 simulator = Simulator(

@@ -14,7 +14,7 @@ from hub.config import HubSettings
 from hub.errors import HubError
 from hub.runtime.bootstrap import HubServices, build_app
 from hub.runtime.roles import Part, Role, parts_of, refuse_unless_shared
-from hub.store import Store
+from hub.store import Store, is_embedded
 
 __all__ = ["RunningHub", "running_hub", "running_workers"]
 
@@ -33,6 +33,7 @@ async def running_hub(
     host: str | None = None,
     port: int | None = None,
     role: Role = Role.ALL,
+    upgrade_schema: bool | None = None,
 ) -> AsyncIterator[RunningHub]:
     """Start the hub serving HTTP (``role`` all or api); on exit stop it, the embedded broker too.
 
@@ -42,7 +43,7 @@ async def running_hub(
     parts = parts_of(role)
     if Part.API not in parts:
         raise ValueError(f"role {role.value} serves no HTTP; use running_workers")
-    async with _services(settings, role) as services:
+    async with _services(settings, role, upgrade_schema) as services:
         config = uvicorn.Config(
             build_app(services, parts),
             host=host or settings.http_host,
@@ -78,7 +79,12 @@ async def running_workers(settings: HubSettings, role: Role) -> AsyncIterator[Hu
 
 
 @contextlib.asynccontextmanager
-async def _services(settings: HubSettings, role: Role) -> AsyncIterator[HubServices]:
+async def _services(
+    settings: HubSettings, role: Role, upgrade_schema: bool | None = None
+) -> AsyncIterator[HubServices]:
+    """``upgrade_schema`` brings the store's schema up to date first; by default only an
+    embedded SQLite store is, and a shared one whose schema is not this release's is
+    refused (StoreError naming ``hub db upgrade``)."""
     settings.check_pseudonym_key()
     refuse_unless_shared(role, settings.database_url, settings.kafka_bootstrap)
     async with contextlib.AsyncExitStack() as stack:
@@ -87,6 +93,10 @@ async def _services(settings: HubSettings, role: Role) -> AsyncIterator[HubServi
             broker = EmbeddedBroker(binary=settings.tansu_bin, port=settings.broker_port)
             await stack.enter_async_context(broker)
             bootstrap = broker.bootstrap_servers
-        store = await asyncio.to_thread(Store.open, settings.database_url)
+        url = settings.database_url
+        upgrade = is_embedded(url) if upgrade_schema is None else upgrade_schema
+        store = await asyncio.to_thread(
+            Store.open, url, apply_migrations=upgrade, require_current_schema=True
+        )
         stack.callback(store.close)
         yield HubServices(settings=settings, store=store, bootstrap_servers=bootstrap)

@@ -21,14 +21,13 @@ from hub.store.audit import AuditCheckpointRow, AuditEntryRow
 from hub.store.consents import ConsentHistoryRow, ConsentRow
 from hub.store.dead_letters import DeadLetterRow
 from hub.store.disclosures import DisclosureRow
-from hub.store.engine import Store, create_store_engine
+from hub.store.engine import Store, create_store_engine, is_embedded
 from hub.store.inbox import InboxRow
-from hub.store.migrations import MIGRATIONS, Migration, current_version, migrate
+from hub.store.migrations import current_version, migrate, require_current
 from hub.store.outbox import OutboxRow
 from hub.store.referrals import ReferralRow, TimelineRow
 
 __all__ = [
-    "MIGRATIONS",
     "AgencyRow",
     "AuditCheckpointRow",
     "AuditEntryRow",
@@ -38,12 +37,13 @@ __all__ = [
     "DisclosureRow",
     "EventKey",
     "InboxRow",
-    "Migration",
     "OutboxRow",
     "ReferralRow",
     "Store",
     "TimelineRow",
     "create_store_engine",
     "current_version",
+    "is_embedded",
     "migrate",
+    "require_current",
 ]

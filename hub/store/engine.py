@@ -23,9 +23,9 @@ from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from hub.errors import ConfigError, StoreError
 from hub.store._errors import store_errors
-from hub.store.migrations import migrate
+from hub.store.migrations import migrate, require_current
 
-__all__ = ["Store", "create_store_engine"]
+__all__ = ["Store", "create_store_engine", "is_embedded"]
 
 _URL_KEY = "database_url"
 
@@ -144,6 +144,15 @@ def create_store_engine(url: str) -> Engine:
     raise ConfigError(_URL_KEY, f"unsupported database {backend!r}; use sqlite or postgresql")
 
 
+def is_embedded(url: str) -> bool:
+    """Whether ``url`` is an embedded SQLite database, which one hub process owns.
+
+    Such a store is upgraded when the hub opens it; a shared (PostgreSQL) one
+    is upgraded by its operators with ``hub db upgrade``.
+    """
+    return _parse(url).get_backend_name() == "sqlite"
+
+
 class Store:
     """The hub's database: an engine plus transaction handling."""
 
@@ -157,15 +166,24 @@ class Store:
         self._writer = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
-    def open(cls, url: str, *, apply_migrations: bool = True) -> Store:
-        """Create the engine for ``url`` and bring its schema up to date."""
+    def open(
+        cls, url: str, *, apply_migrations: bool = True, require_current_schema: bool = False
+    ) -> Store:
+        """Create the engine for ``url``; bring its schema up to date, or insist it is.
+
+        With ``require_current_schema`` (and no ``apply_migrations``) a schema
+        older or newer than this release's is refused with a non-retriable
+        ``StoreError`` naming ``hub db upgrade``.
+        """
         engine = create_store_engine(url)
-        if apply_migrations:
-            try:
+        try:
+            if apply_migrations:
                 migrate(engine)
-            except BaseException:
-                engine.dispose()
-                raise
+            elif require_current_schema:
+                require_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     @property

@@ -1,61 +1,52 @@
-"""Versioned schema migrations.
+"""The store's schema, brought up to date with Alembic.
 
-Each :class:`Migration` carries its own DDL, written against table definitions
-frozen here at the time the migration was added: editing :mod:`hub.store.schema`
-later must never change what an old migration does. A schema change is a new
-``Migration`` appended to :data:`MIGRATIONS`.
+The revisions live in :mod:`hub.store.alembic` (one per step of the schema's
+history); this module runs them programmatically, so no ``alembic.ini`` is
+needed. A schema change is a new revision file in ``hub/store/alembic/versions``
+whose ``down_revision`` is the current head.
 
-:func:`migrate` applies the missing migrations in order, one transaction each,
-and records them in ``schema_migrations``. Concurrent callers (two processes
-starting together) are serialised by a lock taken inside each transaction: a
-PostgreSQL transaction-scoped advisory lock, or SQLite's write lock, which every
-transaction on a store engine takes up front (``BEGIN IMMEDIATE``).
+:func:`migrate` applies the missing revisions in one transaction. Concurrent
+callers (two processes starting together) are serialised by a lock taken at the
+start of it: a PostgreSQL transaction-scoped advisory lock, or SQLite's write
+lock, which every transaction on a store engine takes up front
+(``BEGIN IMMEDIATE``). A store the former hand-written runner created (its
+history in ``schema_migrations``, version N) is taken over under the same
+lock: Alembic's version table is stamped with revision N and the rest applied.
+
+:func:`require_current` is the start-up check: it refuses, in one line naming
+``hub db upgrade``, a schema older (or newer) than this release's.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    Connection,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-)
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, func, inspect, select, text
 
 from hub.errors import StoreError
 from hub.store._errors import store_errors
-from hub.store._types import UTCDateTime
 
-__all__ = ["MIGRATIONS", "Migration", "current_version", "migrate"]
+__all__ = [
+    "UPGRADE_COMMAND",
+    "Revision",
+    "current_version",
+    "head_revision",
+    "history",
+    "migrate",
+    "require_current",
+]
 
+#: The command that brings a database up to this release's schema.
+UPGRADE_COMMAND = "hub db upgrade"
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One step of the schema's history."""
-
-    version: int
-    description: str
-    upgrade: Callable[[Connection], None]
-
+_SCRIPT_LOCATION = Path(__file__).with_name("alembic")
 
 # A fixed key for pg_advisory_xact_lock, derived from a name so it is unlikely
 # to collide with advisory locks other applications take in the same database.
@@ -63,462 +54,52 @@ _PG_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"referral-hub:schema-migrations").digest()[:8], "big", signed=True
 )
 
-_versions = Table(
-    "schema_migrations",
-    MetaData(),
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("description", Text, nullable=False),
-    Column("applied_at", UTCDateTime, nullable=False),
-)
+# The former runner's table, and the last version it knew.
+_OLD_RUNNER_TABLE = "schema_migrations"
+_OLD_RUNNER_LAST = 7
 
 
-def _v1_tables() -> MetaData:
-    md = MetaData()
-    serial = BigInteger().with_variant(Integer(), "sqlite")
-    Table(
-        "agencies",
-        md,
-        Column("agency_id", Text, primary_key=True),
-        Column("kind", Text, nullable=False),
-        Column("region", Text, nullable=False),
-        Column("display_name", Text, nullable=False),
-        Column("delivery_mode", Text, nullable=False),
-        Column("settings", JSON, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-        Column("updated_at", UTCDateTime, nullable=False),
-    )
-    Table(
-        "agency_tokens",
-        md,
-        Column(
-            "agency_id",
-            Text,
-            ForeignKey("agencies.agency_id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        Column("token_hash", Text, nullable=False),
-        Column("rotated_at", UTCDateTime, nullable=False),
-    )
-    Table(
-        "consents",
-        md,
-        Column("consent_id", Text, primary_key=True),
-        Column("subject_id", Text, nullable=False),
-        Column("recorded_by", Text, nullable=False),
-        Column("granted_by", Text, nullable=False),
-        Column("status", Text, nullable=False),
-        Column("scope", JSON, nullable=False),
-        Column("valid_from", UTCDateTime, nullable=False),
-        Column("valid_until", UTCDateTime, nullable=True),
-        Column("updated_at", UTCDateTime, nullable=False),
-        Column("last_event_id", Text, nullable=False),
-    )
-    Table(
-        "consent_history",
-        md,
-        Column(
-            "consent_id",
-            Text,
-            ForeignKey("consents.consent_id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        Column("seq", Integer, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("status", Text, nullable=False),
-        Column("scope", JSON, nullable=False),
-        Column("valid_from", UTCDateTime, nullable=False),
-        Column("valid_until", UTCDateTime, nullable=True),
-        Column("changed_at", UTCDateTime, nullable=False),
-        PrimaryKeyConstraint("consent_id", "seq", name="pk_consent_history"),
-        UniqueConstraint("consent_id", "event_id", name="uq_consent_history_event"),
-    )
-    Table(
-        "referrals",
-        md,
-        Column("referral_id", Text, primary_key=True),
-        Column("from_agency", Text, nullable=False),
-        Column("to_agency", Text, nullable=False),
-        Column("subject_id", Text, nullable=False),
-        Column("consent_id", Text, nullable=False),
-        Column("service", Text, nullable=False),
-        Column("priority", Text, nullable=False),
-        Column("status", Text, nullable=False),
-        Column("due_by", UTCDateTime, nullable=True),
-        Column("pathway_step", Text, nullable=True),
-        Column("created_at", UTCDateTime, nullable=False),
-        Column("updated_at", UTCDateTime, nullable=False),
-        Column("version", Integer, nullable=False),
-    )
-    Table(
-        "referral_timeline",
-        md,
-        Column(
-            "referral_id",
-            Text,
-            ForeignKey("referrals.referral_id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        Column("seq", Integer, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("event_type", Text, nullable=False),
-        Column("status", Text, nullable=True),
-        Column("actor", Text, nullable=False),
-        Column("at", UTCDateTime, nullable=False),
-        Column("detail", JSON, nullable=False),
-        PrimaryKeyConstraint("referral_id", "seq", name="pk_referral_timeline"),
-        UniqueConstraint("referral_id", "event_id", name="uq_referral_timeline_event"),
-    )
-    Table(
-        "processed_events",
-        md,
-        Column("consumer", Text, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("processed_at", UTCDateTime, nullable=False),
-        PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
-    )
-    Table(
-        "outbox",
-        md,
-        Column("seq", serial, primary_key=True, autoincrement=True),
-        Column("event_id", Text, nullable=False),
-        Column("topic", Text, nullable=False),
-        Column("key", Text, nullable=False),
-        Column("envelope", JSON, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-        Column("published_at", UTCDateTime, nullable=True),
-        UniqueConstraint("event_id", name="uq_outbox_event_id"),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "inbox",
-        md,
-        Column("seq", serial, primary_key=True, autoincrement=True),
-        Column("agency_id", Text, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("envelope", JSON, nullable=False),
-        Column("delivered_at", UTCDateTime, nullable=False),
-        Column("acked_at", UTCDateTime, nullable=True),
-        UniqueConstraint("agency_id", "event_id", name="uq_inbox_agency_event"),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "dead_letters",
-        md,
-        Column("id", serial, primary_key=True, autoincrement=True),
-        Column("topic", Text, nullable=False),
-        Column("agency_id", Text, nullable=True),
-        Column("event_id", Text, nullable=False),
-        Column("reason", Text, nullable=False),
-        Column("envelope", JSON(none_as_null=True), nullable=True),
-        Column("attempts", Integer, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-        Column("replayed_at", UTCDateTime, nullable=True),
-        Column("excluded_reason", Text, nullable=True),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "audit_entries",
-        md,
-        Column("chain_id", Text, nullable=False),
-        Column("seq", BigInteger, nullable=False),
-        Column("entry_id", Text, nullable=False),
-        Column("at", UTCDateTime, nullable=False),
-        Column("action", Text, nullable=False),
-        Column("actor", Text, nullable=False),
-        Column("event_id", Text, nullable=True),
-        Column("referral_id", Text, nullable=True),
-        Column("consent_id", Text, nullable=True),
-        Column("details", JSON, nullable=False),
-        Column("prev_hash", Text, nullable=False),
-        Column("hash", Text, nullable=False),
-        PrimaryKeyConstraint("chain_id", "seq", name="pk_audit_entries"),
-        UniqueConstraint("entry_id", name="uq_audit_entries_entry_id"),
-    )
-    Table(
-        "audit_checkpoints",
-        md,
-        Column("seq", serial, primary_key=True, autoincrement=True),
-        Column("at", UTCDateTime, nullable=False),
-        Column("heads", JSON, nullable=False),
-        Column("prev_hash", Text, nullable=False),
-        Column("signature", Text, nullable=False),
-        Column("key_id", Text, nullable=False),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "subject_keys",
-        md,
-        Column("subject_id", Text, primary_key=True),
-        Column("key", LargeBinary, nullable=True),
-        Column("created_at", UTCDateTime, nullable=False),
-        Column("destroyed_at", UTCDateTime, nullable=True),
-    )
-    return md
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One step of the schema's history."""
+
+    revision: str
+    description: str
 
 
-def _v1_create_tables(conn: Connection) -> None:
-    _v1_tables().create_all(conn, checkfirst=False)
+def _config(conn: Connection | None = None) -> Config:
+    config = Config()
+    # The config is a ConfigParser: a "%" in the path would read as interpolation.
+    config.set_main_option("script_location", str(_SCRIPT_LOCATION).replace("%", "%%"))
+    config.attributes["connection"] = conn
+    return config
 
 
-def _v2_query_indexes(conn: Connection) -> None:
-    # Plain CREATE INDEX reads the same on SQLite and PostgreSQL.
-    for statement in (
-        "CREATE INDEX ix_inbox_agency_acked ON inbox (agency_id, acked_at, seq)",
-        "CREATE INDEX ix_outbox_pending ON outbox (published_at, seq)",
-        "CREATE INDEX ix_referrals_from_agency ON referrals (from_agency, updated_at)",
-        "CREATE INDEX ix_referrals_to_agency ON referrals (to_agency, updated_at)",
-        "CREATE INDEX ix_dead_letters_agency_id ON dead_letters (agency_id)",
-        "CREATE INDEX ix_audit_entries_at ON audit_entries (at)",
-        "CREATE INDEX ix_audit_entries_referral_id ON audit_entries (referral_id)",
-    ):
-        conn.execute(text(statement))
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    # The revisions ship with the code, so reading them once per process is enough.
+    return ScriptDirectory.from_config(_config())
 
 
-def _v3_disclosures(conn: Connection) -> None:
-    md = MetaData()
-    Table(
-        "disclosures",
-        md,
-        Column("event_id", Text, nullable=False),
-        Column("recipient", Text, nullable=False),
-        Column("referral_id", Text, nullable=False),
-        Column("consent_id", Text, nullable=True),
-        Column("disclosed", JSON, nullable=False),
-        Column("withheld", JSON, nullable=False),
-        Column("at", UTCDateTime, nullable=False),
-        PrimaryKeyConstraint("event_id", "recipient", name="pk_disclosures"),
-        Index("ix_disclosures_consent_id", "consent_id"),
-        Index("ix_disclosures_referral_id", "referral_id"),
-    )
-    md.create_all(conn, checkfirst=False)
+def head_revision() -> str:
+    """The revision this release's code expects."""
+    head = _scripts().get_current_head()
+    if head is None:  # pragma: no cover - the package ships its revisions
+        raise RuntimeError("the store has no schema revisions")
+    return head
 
 
-def _v4_referral_subjects(conn: Connection) -> None:
-    md = MetaData()
-    Table(
-        "referral_subjects",
-        md,
-        Column("referral_id", Text, nullable=False),
-        Column("subject_id", Text, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-        PrimaryKeyConstraint("referral_id", name="pk_referral_subjects"),
-        Index("ix_referral_subjects_subject_id", "subject_id"),
-    )
-    md.create_all(conn, checkfirst=False)
+def history() -> list[Revision]:
+    """Every revision, oldest first."""
+    scripts = _scripts()
+    return [
+        Revision(script.revision, (script.doc or "").strip())
+        for script in reversed(list(scripts.walk_revisions()))
+    ]
 
 
-def _v5_audit_stream_heads(conn: Connection) -> None:
-    md = MetaData()
-    Table(
-        "audit_stream_heads",
-        md,
-        Column("chain_id", Text, nullable=False),
-        Column("seq", BigInteger, nullable=False),
-        Column("published_at", UTCDateTime, nullable=False),
-        PrimaryKeyConstraint("chain_id", name="pk_audit_stream_heads"),
-    )
-    md.create_all(conn, checkfirst=False)
-
-
-def _v6_tables() -> MetaData:
-    """The tables keyed by event id, as they are keyed from version 10: with the source."""
-    md = MetaData()
-    serial = BigInteger().with_variant(Integer(), "sqlite")
-    Table(
-        "processed_events",
-        md,
-        Column("consumer", Text, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("processed_at", UTCDateTime, nullable=False),
-        Column("source", Text, nullable=False),
-        PrimaryKeyConstraint("consumer", "source", "event_id", name="pk_processed_events"),
-    )
-    Table(
-        "outbox",
-        md,
-        Column("seq", serial, primary_key=True, autoincrement=True),
-        Column("event_id", Text, nullable=False),
-        Column("topic", Text, nullable=False),
-        Column("key", Text, nullable=False),
-        Column("envelope", JSON, nullable=False),
-        Column("created_at", UTCDateTime, nullable=False),
-        Column("published_at", UTCDateTime, nullable=True),
-        Column("source", Text, nullable=False),
-        UniqueConstraint("source", "event_id", name="uq_outbox_source_event"),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "inbox",
-        md,
-        Column("seq", serial, primary_key=True, autoincrement=True),
-        Column("agency_id", Text, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("envelope", JSON, nullable=False),
-        Column("delivered_at", UTCDateTime, nullable=False),
-        Column("acked_at", UTCDateTime, nullable=True),
-        Column("source", Text, nullable=False),
-        UniqueConstraint("agency_id", "source", "event_id", name="uq_inbox_agency_source_event"),
-        sqlite_autoincrement=True,
-    )
-    Table(
-        "disclosures",
-        md,
-        Column("event_id", Text, nullable=False),
-        Column("recipient", Text, nullable=False),
-        Column("referral_id", Text, nullable=False),
-        Column("consent_id", Text, nullable=True),
-        Column("disclosed", JSON, nullable=False),
-        Column("withheld", JSON, nullable=False),
-        Column("at", UTCDateTime, nullable=False),
-        Column("source", Text, nullable=False),
-        PrimaryKeyConstraint("source", "event_id", "recipient", name="pk_disclosures"),
-    )
-    Table("referrals", md, Column("referral_id", Text, primary_key=True))
-    Table(
-        "referral_timeline",
-        md,
-        Column(
-            "referral_id",
-            Text,
-            ForeignKey("referrals.referral_id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        Column("seq", Integer, nullable=False),
-        Column("event_id", Text, nullable=False),
-        Column("event_type", Text, nullable=False),
-        Column("status", Text, nullable=True),
-        Column("actor", Text, nullable=False),
-        Column("at", UTCDateTime, nullable=False),
-        Column("detail", JSON, nullable=False),
-        PrimaryKeyConstraint("referral_id", "seq", name="pk_referral_timeline"),
-        UniqueConstraint("referral_id", "actor", "event_id", name="uq_referral_timeline_event"),
-    )
-    return md
-
-
-#: Per table, the indexes building it anew (on SQLite) must create again.
-_V10_INDEXES: dict[str, tuple[str, ...]] = {
-    "outbox": ("CREATE INDEX ix_outbox_pending ON outbox (published_at, seq)",),
-    "inbox": ("CREATE INDEX ix_inbox_agency_acked ON inbox (agency_id, acked_at, seq)",),
-    "processed_events": (),
-    "disclosures": (
-        "CREATE INDEX ix_disclosures_consent_id ON disclosures (consent_id)",
-        "CREATE INDEX ix_disclosures_referral_id ON disclosures (referral_id)",
-    ),
-    "referral_timeline": (),
-}
-
-#: On PostgreSQL: each key dropped, and what replaces it.
-_V10_KEYS = (
-    (
-        "outbox",
-        "uq_outbox_event_id",
-        "uq_outbox_source_event UNIQUE (source, event_id)",
-    ),
-    (
-        "inbox",
-        "uq_inbox_agency_event",
-        "uq_inbox_agency_source_event UNIQUE (agency_id, source, event_id)",
-    ),
-    (
-        "processed_events",
-        "pk_processed_events",
-        "pk_processed_events PRIMARY KEY (consumer, source, event_id)",
-    ),
-    (
-        "disclosures",
-        "pk_disclosures",
-        "pk_disclosures PRIMARY KEY (source, event_id, recipient)",
-    ),
-    (
-        "referral_timeline",
-        "uq_referral_timeline_event",
-        "uq_referral_timeline_event UNIQUE (referral_id, actor, event_id)",
-    ),
-)
-
-
-def _v6_event_ids_per_source(conn: Connection) -> None:
-    # Rows written before carry their source in their envelope (outbox, inbox),
-    # or are about an event whose accepted copy does (processed events,
-    # disclosures); a hub notice never accepted has none, and keeps "". A
-    # timeline entry's actor is already its event's source.
-    envelope_source = (
-        "json_extract(envelope, '$.source')"
-        if conn.dialect.name == "sqlite"
-        else "(envelope ->> 'source')"
-    )
-    accepted_source = (
-        "(SELECT o.source FROM outbox o WHERE o.topic = 'hub.ingress' AND o.event_id = {}.event_id)"
-    )
-    fills = {
-        "outbox": f"COALESCE({envelope_source}, '')",
-        "inbox": f"COALESCE({envelope_source}, '')",
-        "processed_events": f"COALESCE({accepted_source.format('processed_events')}, '')",
-        "disclosures": f"COALESCE({accepted_source.format('disclosures')}, '')",
-    }
-    for name, fill in fills.items():
-        conn.execute(text(f"ALTER TABLE {name} ADD COLUMN source TEXT NOT NULL DEFAULT ''"))
-        conn.execute(text(f"UPDATE {name} SET source = {fill}"))  # noqa: S608 - fixed names
-    if conn.dialect.name == "postgresql":
-        for name in fills:
-            conn.execute(text(f"ALTER TABLE {name} ALTER COLUMN source DROP DEFAULT"))
-        for name, old_key, new_key in _V10_KEYS:
-            conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {old_key}"))
-            conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {new_key}"))
-        return
-    # SQLite changes a table's constraints only by building the table anew.
-    tables = _v6_tables()
-    for name, indexes in _V10_INDEXES.items():
-        table = tables.tables[name]
-        columns = ", ".join(column.name for column in table.columns)
-        conn.execute(text(f"ALTER TABLE {name} RENAME TO {name}_v9"))
-        table.create(conn, checkfirst=False)
-        conn.execute(text(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {name}_v9"))  # noqa: S608
-        conn.execute(text(f"DROP TABLE {name}_v9"))
-        for statement in indexes:
-            conn.execute(text(statement))
-
-
-def _v7_referral_parties(conn: Connection) -> None:
-    # Intake decides who may move or disclose a referral before the router has
-    # projected it, so the parties are known from the moment it is accepted.
-    for column in ("from_agency", "to_agency"):
-        conn.execute(text(f"ALTER TABLE referral_subjects ADD COLUMN {column} TEXT"))
-    conn.execute(
-        text(
-            "UPDATE referral_subjects SET"
-            " from_agency = (SELECT r.from_agency FROM referrals r"
-            " WHERE r.referral_id = referral_subjects.referral_id),"
-            " to_agency = (SELECT r.to_agency FROM referrals r"
-            " WHERE r.referral_id = referral_subjects.referral_id)"
-        )
-    )
-
-
-def _v8_outbox_leases(conn: Connection) -> None:
-    # Several relays share one outbox: a relay leases the rows it is about to
-    # publish, so the others skip them until it marks them or its lease lapses.
-    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
-    conn.execute(text(f"ALTER TABLE outbox ADD COLUMN claimed_until {kind}"))
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "create the initial tables", _v1_create_tables),
-    Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
-    Migration(3, "record what was disclosed to whom under which consent", _v3_disclosures),
-    Migration(4, "know each referral's subject, to encrypt its payloads", _v4_referral_subjects),
-    Migration(5, "remember how far each audit chain was streamed", _v5_audit_stream_heads),
-    Migration(6, "key events by their source and id", _v6_event_ids_per_source),
-    Migration(7, "know each referral's parties when it is accepted", _v7_referral_parties),
-    Migration(8, "let several outbox relays lease rows to publish", _v8_outbox_leases),
-)
-
-
-def _check_sequence() -> None:
-    versions = [m.version for m in MIGRATIONS]
-    if versions != list(range(1, len(versions) + 1)):
-        raise RuntimeError(f"migration versions must run 1..n without gaps: {versions}")
+def _old_runner_revision(version: int) -> str:
+    return f"{version:04d}"
 
 
 def _lock(conn: Connection) -> None:
@@ -528,53 +109,92 @@ def _lock(conn: Connection) -> None:
     # which already holds the database's single write lock.
 
 
-def _applied(conn: Connection) -> set[int]:
-    return {int(v) for v in conn.execute(select(_versions.c.version)).scalars()}
+def _refuse(message: str) -> StoreError:
+    error = StoreError(message)
+    error.retriable = False
+    return error
 
 
-def migrate(engine: Engine) -> list[int]:
-    """Apply the migrations the database lacks; return the versions applied now.
+def _old_runner_version(conn: Connection) -> int | None:
+    """The version the former runner recorded, or None if it never ran here."""
+    if not inspect(conn).has_table(_OLD_RUNNER_TABLE):
+        return None
+    query = text("SELECT version FROM schema_migrations")
+    versions = {int(v) for v in conn.execute(query).scalars()}
+    if not versions:
+        return 0
+    if versions != set(range(1, max(versions) + 1)) or max(versions) > _OLD_RUNNER_LAST:
+        raise _refuse(
+            f"the database records schema versions {sorted(versions)} that this release "
+            f"cannot take over (it knows 1..{_OLD_RUNNER_LAST})"
+        )
+    return max(versions)
+
+
+def _current(conn: Connection) -> str | None:
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is not None:
+        return revision
+    old = _old_runner_version(conn)
+    return _old_runner_revision(old) if old else None
+
+
+def _check_known(revision: str | None) -> None:
+    if revision is None:
+        return
+    known = {r.revision for r in history()}
+    if revision not in known:
+        raise _refuse(
+            f"the database schema is at revision {revision}, which this release does not "
+            f"know (its latest is {head_revision()}): run a newer release"
+        )
+
+
+def _between(lower: str | None, upper: str | None) -> list[str]:
+    """The revisions after ``lower`` up to and including ``upper``, oldest first."""
+    order = [r.revision for r in history()]
+    start = order.index(lower) + 1 if lower is not None else 0
+    end = order.index(upper) + 1 if upper is not None else 0
+    return order[start:end]
+
+
+def migrate(engine: Engine, *, target: str = "head") -> list[str]:
+    """Apply the revisions the database lacks, up to ``target``; return those applied now.
 
     ``engine`` must come from :func:`hub.store.engine.create_store_engine`,
     whose SQLite transactions take the write lock this relies on.
     """
-    _check_sequence()
-    known = {m.version for m in MIGRATIONS}
-    applied_now: list[int] = []
-    with store_errors():
-        while True:
-            with engine.begin() as conn:
-                _lock(conn)
-                # Created under the lock, so two starters cannot race on it.
-                _versions.create(conn, checkfirst=True)
-                done = _applied(conn)
-                unknown = sorted(done - known)
-                if unknown:
-                    error = StoreError(
-                        f"database has schema versions {unknown} that this release "
-                        f"does not know (latest known: {max(known)})"
-                    )
-                    error.retriable = False
-                    raise error
-                missing = [m for m in MIGRATIONS if m.version not in done]
-                if not missing:
-                    return applied_now
-                step = missing[0]
-                step.upgrade(conn)
-                conn.execute(
-                    insert(_versions).values(
-                        version=step.version,
-                        description=step.description,
-                        applied_at=datetime.now(UTC),
-                    )
-                )
-            applied_now.append(step.version)
+    with store_errors(), engine.begin() as conn:
+        _lock(conn)
+        config = _config(conn)
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before is None:
+            old = _old_runner_version(conn)
+            if old:
+                # The former runner left this store at version N: revision N
+                # has the same schema, so record it and carry on from there.
+                before = _old_runner_revision(old)
+                command.stamp(config, before)
+        _check_known(before)
+        command.upgrade(config, target)
+        after = MigrationContext.configure(conn).get_current_revision()
+    return _between(before, after)
 
 
-def current_version(engine: Engine) -> int:
-    """The highest applied migration version, 0 for an empty database."""
+def current_version(engine: Engine) -> str | None:
+    """The database's schema revision; None for a database without the hub's schema."""
     with store_errors(), engine.connect() as conn:
-        if not inspect(conn).has_table(_versions.name):
-            return 0
-        version = conn.execute(select(func.max(_versions.c.version))).scalar_one_or_none()
-        return int(version) if version is not None else 0
+        return _current(conn)
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse (a non-retriable ``StoreError``) a schema other than this release's."""
+    current = current_version(engine)
+    head = head_revision()
+    if current == head:
+        return
+    _check_known(current)
+    found = "holds no hub schema" if current is None else f"schema is at revision {current}"
+    raise _refuse(
+        f"the database {found}, this release needs revision {head}: run `{UPGRADE_COMMAND}`"
+    )

@@ -1,9 +1,11 @@
 """The runtime table definitions: what the repositories query.
 
-This module describes the schema as it stands after every migration in
-:mod:`hub.store.migrations` has run. It is never used to create tables; a change
-here needs a new migration that produces the same result, and the store tests
-compare the two by reflecting a migrated database.
+This module describes the schema as it stands after every revision in
+:mod:`hub.store.alembic` has run. It is never used to create tables; a change
+here needs a new revision that produces the same result, and the store tests
+compare the two by reflecting a migrated database. Alembic's own version table
+(and ``schema_migrations``, left by the former runner in stores it created)
+are not described here: the hub never queries them.
 """
 
 from __future__ import annotations
@@ -42,7 +44,6 @@ __all__ = [
     "referral_subjects",
     "referral_timeline",
     "referrals",
-    "schema_migrations",
     "subject_keys",
 ]
 
@@ -51,14 +52,6 @@ metadata = MetaData()
 # SQLite only makes an INTEGER PRIMARY KEY an alias of the rowid (and so
 # auto-incrementing); BIGINT there would be a plain column without defaults.
 _SerialId = BigInteger().with_variant(Integer(), "sqlite")
-
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("description", Text, nullable=False),
-    Column("applied_at", UTCDateTime, nullable=False),
-)
 
 agencies = Table(
     "agencies",

@@ -69,6 +69,7 @@ async def test_parts_run_apart_deliver_once_every_part_runs(
     )
     consent = consent_payload(hospital, [scope(court, (Purpose.JUSTICE,), (DataCategory.CONTACT,))])
     referral = referral_event(hospital, court, consent)
+    Store.open(postgres_schema_url).close()  # `hub db upgrade`, as operators run it first
     async with (
         running_hub(settings, role=Role.API) as hub,
         httpx.AsyncClient(base_url=hub.base_url, timeout=10.0, trust_env=False) as client,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import JSON, Engine, column, select, table
 
-from hub.store import MIGRATIONS, Store, create_store_engine, migrate, outbox, processed
+from hub.store import Store, create_store_engine, migrate, outbox, processed
 from hub.store._types import UTCDateTime
-from hub.store.schema import disclosures, inbox, processed_events, schema_migrations
+from hub.store.schema import disclosures, inbox, processed_events
 from hub.store.schema import outbox as outbox_table
 
 AT = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
@@ -25,18 +25,8 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 
 def _migrate_to_before_source_keys(engine: Engine) -> None:
-    last = next(
-        i for i, m in enumerate(MIGRATIONS) if m.upgrade.__name__ == "_v6_event_ids_per_source"
-    )
-    with engine.begin() as conn:
-        schema_migrations.create(conn)
-        for step in MIGRATIONS[:last]:
-            step.upgrade(conn)
-            conn.execute(
-                schema_migrations.insert().values(
-                    version=step.version, description=step.description, applied_at=AT
-                )
-            )
+    # Revision 0006 keys events by their source.
+    migrate(engine, target="0005")
 
 
 def _old_rows(engine: Engine) -> None:
