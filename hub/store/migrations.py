@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Connection,
     Engine,
@@ -496,6 +497,36 @@ def _v7_referral_parties(conn: Connection) -> None:
     )
 
 
+def _v8_statistics(conn: Connection) -> None:
+    # Only referrals whose consent allows statistics are here, with the
+    # incident's codes in clear: the sealed outbox cannot be counted from.
+    md = MetaData()
+    Table(
+        "statistics_referrals",
+        md,
+        Column("referral_id", Text, nullable=False),
+        Column("counted_at", UTCDateTime, nullable=False),
+        Column("violence", Text, nullable=True),
+        Column("online", Boolean, nullable=True),
+        Column("age_band", Text, nullable=True),
+        Column("first_contact", Text, nullable=True),
+        PrimaryKeyConstraint("referral_id", name="pk_statistics_referrals"),
+        Index("ix_statistics_referrals_counted_at", "counted_at"),
+    )
+    Table(
+        "statistics_outcomes",
+        md,
+        Column("source", Text, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("referral_id", Text, nullable=False),
+        Column("outcome", Text, nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        PrimaryKeyConstraint("source", "event_id", name="pk_statistics_outcomes"),
+        Index("ix_statistics_outcomes_referral_id", "referral_id"),
+    )
+    md.create_all(conn, checkfirst=False)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create the initial tables", _v1_create_tables),
     Migration(2, "index the columns the repositories filter on", _v2_query_indexes),
@@ -504,6 +535,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "remember how far each audit chain was streamed", _v5_audit_stream_heads),
     Migration(6, "key events by their source and id", _v6_event_ids_per_source),
     Migration(7, "know each referral's parties when it is accepted", _v7_referral_parties),
+    Migration(8, "count referrals whose consent allows statistics", _v8_statistics),
 )
 
 
