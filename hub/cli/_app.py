@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import adapters, agencies, audit, contracts, demo, dlq, run
+from hub.cli import adapters, agencies, audit, contracts, demo, dlq, run, stats
 
 app = typer.Typer(
     name="hub",
@@ -18,6 +18,7 @@ app.add_typer(agencies.app, name="agencies")
 app.add_typer(adapters.app, name="adapters")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(audit.app, name="audit")
+app.add_typer(stats.app, name="stats")
 app.command("erase")(audit.erase)
 app.command("run")(run.run)
 app.command("broker")(run.broker)
