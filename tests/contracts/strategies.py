@@ -40,6 +40,7 @@ __all__ = [
     "aware_datetimes",
     "events_of",
     "identifiers",
+    "incidents",
     "referral_requested_v1",
     "referral_requested_v1_data",
     "referral_requested_v2",

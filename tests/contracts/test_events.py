@@ -58,7 +58,6 @@ CATEGORISED: dict[str, dict[str, str]] = {
 }
 
 
-
 def categorised_fields(contract: Any) -> dict[str, str]:
     """The categorised fields of ``contract``'s version; v3 requests classify the incident."""
     fields = dict(CATEGORISED[contract.event_type])
