@@ -147,6 +147,8 @@ def build_app(services: HubServices) -> FastAPI:
         on_accepted=on_accepted,
         broker_ready=broker_ready,
         agency_databases=databases.reachability,
+        pathways=settings.pathways,
+        statistics_threshold=settings.statistics_threshold,
     )
 
     @contextlib.asynccontextmanager
