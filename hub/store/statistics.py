@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, delete, select
+from sqlalchemy import Connection, RowMapping, Select, delete, select
 
 from hub.contracts.status import ReferralStatus
 from hub.stats.facts import UNKNOWN, ReferralFacts
@@ -31,6 +31,7 @@ __all__ = [
     "CountedReferral",
     "facts_between",
     "forget_consent",
+    "forget_subject",
     "record_outcomes",
     "record_referrals",
 ]
@@ -99,9 +100,18 @@ def record_outcomes(conn: Connection, rows: Sequence[CountedOutcome]) -> None:
 @translating
 def forget_consent(conn: Connection, consent_id: str) -> None:
     """She withdrew the consent: her referrals under it are counted no more."""
-    under = select(referrals.c.referral_id).where(referrals.c.consent_id == consent_id)
+    _forget(conn, select(referrals.c.referral_id).where(referrals.c.consent_id == consent_id))
+
+
+def _forget(conn: Connection, under: Select[tuple[str]]) -> None:
     conn.execute(delete(statistics_outcomes).where(statistics_outcomes.c.referral_id.in_(under)))
     conn.execute(delete(statistics_referrals).where(statistics_referrals.c.referral_id.in_(under)))
+
+
+@translating
+def forget_subject(conn: Connection, subject_id: str) -> None:
+    """She was erased: none of her referrals is counted, nor its codes kept."""
+    _forget(conn, select(referrals.c.referral_id).where(referrals.c.subject_id == subject_id))
 
 
 @translating
