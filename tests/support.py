@@ -35,6 +35,7 @@ from hub.contracts.events import (
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
 )
 from hub.contracts.examples import EXAMPLES
@@ -245,7 +246,7 @@ def referral_payload(
     service: ServiceCode = ServiceCode.COURT_LISTENING_UNIT,
     version: int = 1,
     **changes: Any,
-) -> ReferralRequestedV1 | ReferralRequestedV2:
+) -> ReferralRequestedV1 | ReferralRequestedV2 | ReferralRequestedV3:
     """The example referral (every data category filled) between two agencies."""
     fields = EXAMPLES[("referral.requested", version)].model_dump()
     fields |= {
@@ -259,8 +260,8 @@ def referral_payload(
         "pathway_step": None,
     }
     fields |= changes
-    model = ReferralRequestedV2 if version == 2 else ReferralRequestedV1
-    return model.model_validate(fields)
+    models = {1: ReferralRequestedV1, 2: ReferralRequestedV2, 3: ReferralRequestedV3}
+    return models[version].model_validate(fields)
 
 
 def _event(payload: EventPayload, source: Agency | str, consent_id: str | None) -> CloudEvent:

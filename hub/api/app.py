@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from pydantic import SecretStr
 
 from hub import __version__
-from hub.api import consents, events, fhir, inbox, ops, ops_page, referrals
+from hub.api import consents, events, fhir, inbox, ops, ops_page, referrals, stats
 from hub.api.context import ApiContext
 from hub.api.limits import RateLimitMiddleware, RequestLimiter
 from hub.api.problems import install_problem_handlers
@@ -46,7 +46,7 @@ def create_api(
     install_problem_handlers(app)
     limiter = RequestLimiter(limits or LimitSettings(), context.tokens, context.metrics)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    for module in (events, referrals, inbox, consents, ops, ops_page):
+    for module in (events, referrals, inbox, consents, ops, ops_page, stats):
         app.include_router(module.router)
     if pseudonym_key is not None:
         app.include_router(fhir.create_router(pseudonym_key=pseudonym_key))

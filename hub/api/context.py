@@ -14,13 +14,14 @@ from hub.api.auth import TokenDirectory, hash_token
 from hub.api.problems import ProblemError
 from hub.audit import AuditRecorder
 from hub.config import AgencyConfig
-from hub.contracts import ContractRegistry
+from hub.config.pathways import PathwayConfig
+from hub.contracts import AgencyKind, ContractRegistry
 from hub.observability import HubMetrics
 from hub.observability.ops_history import OpsHistory
 from hub.services.group_intake import GroupIntake
 from hub.store import Store
 
-__all__ = ["ApiContext", "Caller", "Hub", "authenticated"]
+__all__ = ["ApiContext", "Caller", "Hub", "Observer", "authenticated", "observer"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class ApiContext:
     ops_history: OpsHistory | None = None
     #: The configuration's agency aliases and code maps, for what FHIR clients send.
     directory: Directory | None = None
+    #: The configured pathways: statistics name each step's pathway.
+    pathways: tuple[PathwayConfig, ...] = ()
+    statistics_threshold: int = 5
 
 
 def _context(request: Request) -> ApiContext:
@@ -54,7 +58,33 @@ Hub = Annotated[ApiContext, Depends(_context)]
 
 
 def authenticated(request: Request) -> str:
-    """The agency id behind the request's bearer token, or a 401 problem."""
+    """The agency id behind the request's bearer token, or a 401 problem.
+
+    An observer is refused (403) here: it receives no referrals and reads
+    nothing but aggregates, through :func:`observer` alone.
+    """
+    agency_id = _token_holder(request)
+    if _is_observer(request, agency_id):
+        raise ProblemError(
+            403, "Forbidden", f"{agency_id} is an observer: it reads only aggregates (/v1/stats)"
+        )
+    return agency_id
+
+
+def observer(request: Request) -> str:
+    """The observer agency behind the bearer token; any other agency gets a 403 problem."""
+    agency_id = _token_holder(request)
+    if not _is_observer(request, agency_id):
+        raise ProblemError(403, "Forbidden", "only an observer agency reads statistics")
+    return agency_id
+
+
+def _is_observer(request: Request, agency_id: str) -> bool:
+    agency = _context(request).agencies.get(agency_id)
+    return agency is not None and agency.kind is AgencyKind.OBSERVER
+
+
+def _token_holder(request: Request) -> str:
     context = _context(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -71,3 +101,4 @@ def authenticated(request: Request) -> str:
 
 
 Caller = Annotated[str, Depends(authenticated)]
+Observer = Annotated[str, Depends(observer)]

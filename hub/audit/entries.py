@@ -62,6 +62,8 @@ class AuditAction(StrEnum):
     AGENCY_ADDED = "agency-added"
     TOKEN_ROTATED = "token-rotated"  # noqa: S105 - an action name, not a secret
     CHECKPOINT = "checkpoint"
+    #: Aggregates left the hub: who asked, which dimensions, which period.
+    STATISTICS_EXPORTED = "statistics-exported"
 
 
 #: Entries that record data leaving the hub for a recipient. Their details name

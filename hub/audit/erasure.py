@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from hub.audit.chain import AuditRecorder
 from hub.audit.entries import AuditAction
 from hub.errors import HubError
-from hub.store import subject_keys
+from hub.store import statistics, subject_keys
 
 __all__ = [
     "ENVELOPE_ENC",
@@ -182,6 +182,8 @@ def erase_subject(
     arrives about her later is refused rather than stored readably.
     """
     destroyed = subject_keys.destroy_key(conn, subject_id, at)
+    # Her incident's codes are kept in clear for statistics: they go with her key.
+    statistics.forget_subject(conn, subject_id)
     recorder.record(
         conn,
         action=AuditAction.ERASED,

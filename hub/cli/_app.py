@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import adapters, agencies, audit, contracts, db, demo, dlq, run, top
+from hub.cli import adapters, agencies, audit, contracts, db, demo, dlq, run, stats, top
 
 app = typer.Typer(
     name="hub",
@@ -19,6 +19,7 @@ app.add_typer(adapters.app, name="adapters")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
+app.add_typer(stats.app, name="stats")
 app.command("erase")(audit.erase)
 app.command("run")(run.run)
 app.command("broker")(run.broker)

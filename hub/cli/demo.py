@@ -75,3 +75,19 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"  throughput               {summary['throughput_events_per_s']} events/s",
     ]
     typer.echo("\n".join(lines))
+    _print_statistics(summary["statistics"])
+
+
+def _print_statistics(document: dict[str, Any]) -> None:
+    """The closing table: referrals by region and violence, as an observer receives it."""
+    typer.echo(
+        f"\nStatistics as an observer receives them (counts below {document['threshold']} "
+        "read '<n', 'x' hides a cell that would give one away):"
+    )
+    rows = document["referrals"]
+    if isinstance(rows, dict):
+        typer.echo(f"  {rows['withheld']}")
+        return
+    for row in rows:
+        labels = [str(value) for key, value in row.items() if key != "referrals"]
+        typer.echo(f"  {'  '.join(f'{label:<28}' for label in labels)} {row['referrals']}")

@@ -218,6 +218,12 @@ class HubSettings(BaseSettings):
     )
     agencies: tuple[AgencyConfig, ...] = ()
     pathways: tuple[PathwayConfig, ...] = ()
+    statistics_threshold: int = Field(
+        default=5,
+        ge=2,
+        description="Statistics show any count below this as '<threshold' and withhold "
+        "times computed from fewer referrals.",
+    )
     code_maps: tuple[CodeMapEntry, ...] = ()
 
     @classmethod

@@ -19,6 +19,7 @@ __all__ = [
     "Permit",
     "Recipient",
     "Redaction",
+    "allows_statistics",
     "may_refer_under",
     "permit",
     "redact",
@@ -109,6 +110,19 @@ def permit(
             f"for {recipient.agency_id}",
         )
     return Permit(True, frozenset(c for entry in granted for c in entry.categories))
+
+
+def allows_statistics(consent: ConsentRecord | None) -> bool:
+    """Whether she agreed that her de-identified data may be counted in aggregates.
+
+    A scope entry naming the ``statistics`` purpose says so (whoever it names:
+    no one receives her data for it, only counts). A withdrawn consent counts no one.
+    """
+    return (
+        consent is not None
+        and consent.status != "withdrawn"
+        and any(Purpose.STATISTICS in entry.purposes for entry in consent.scope)
+    )
 
 
 def may_refer_under(consent: ConsentRecord, agency_id: str, kind: AgencyKind | None) -> bool:

@@ -52,7 +52,7 @@ from sqlalchemy import Connection
 from hub.audit import AuditAction, AuditRecorder, EntryDraft
 from hub.broker.topics import ROUTER_DLQ
 from hub.config import DisclosureSettings
-from hub.consent import ConsentRecord, redact
+from hub.consent import ConsentRecord, allows_statistics, redact
 from hub.consumers.auditing import decision_entries
 from hub.consumers.journal import hand_to_relay, journal_copy
 from hub.consumers.records import IncomingRecord, OutgoingMessage, Publisher
@@ -73,15 +73,26 @@ from hub.contracts.events import (
     DisclosureCompelledV2,
     EventPayload,
     LegalOrderIssuedV1,
+    ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
 )
 from hub.contracts.vocabulary import ServiceCode
 from hub.errors import BrokerError, ContractError, StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.services.envelopes import event_key
 from hub.services.vault import unseal
-from hub.store import EventKey, Store, consents, disclosures, outbox, processed, referrals
+from hub.store import (
+    EventKey,
+    Store,
+    consents,
+    disclosures,
+    outbox,
+    processed,
+    referrals,
+    statistics,
+)
 from hub.store import dead_letters as dead_letter_store
 from hub.store.consents import ConsentVersion
 from hub.store.referrals import ReferralRow
@@ -106,6 +117,8 @@ class _Routed:
     payload: EventPayload
     decision: Decision
     previous: ReferralState | None
+    #: Her consent lets the referral be counted in aggregates (the statistics purpose).
+    counted: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,7 +279,9 @@ class IngressRouter:
                     # Its notices are found at commit, under the consent's lock.
                     decision = Decision()
                 overlay[event.subject] = _after(previous, decision)
-                plan.routed.append(_Routed(event, payload, decision, previous))
+                plan.routed.append(
+                    _Routed(event, payload, decision, previous, allows_statistics(consent))
+                )
         return plan
 
     def _dead_letter(self, plan: _Plan, record: IncomingRecord, event_id: str, reason: str) -> None:
@@ -504,6 +519,51 @@ def _apply(conn: Connection, batch: Sequence[_Routed], now: datetime) -> None:
         referrals.update_status(conn, referral_id, status, now)
     referrals.append_timelines(conn, timeline)
     disclosures.record_many(conn, copies)
+    _count(conn, batch, now)
+
+
+def _count(conn: Connection, batch: Sequence[_Routed], now: datetime) -> None:
+    """Keep what statistics count, for referrals whose consent allows it and for no other."""
+    counted: list[statistics.CountedReferral] = []
+    outcomes: list[statistics.CountedOutcome] = []
+    for routed in batch:
+        payload, decision = routed.payload, routed.decision
+        if isinstance(payload, ConsentWithdrawnV1):
+            statistics.forget_consent(conn, payload.consent_id)
+        if decision.refusal is not None or not routed.counted:
+            continue
+        if decision.new_referral is not None:
+            incident = payload.incident if isinstance(payload, ReferralRequestedV3) else None
+            counted.append(
+                statistics.CountedReferral(
+                    referral_id=decision.new_referral.referral_id,
+                    counted_at=now,
+                    violence=incident.primary.value if incident is not None else None,
+                    online=incident.online if incident is not None else None,
+                    age_band=(
+                        incident.age_band.value
+                        if incident is not None and incident.age_band is not None
+                        else None
+                    ),
+                    first_contact=(
+                        incident.first_contact.value
+                        if incident is not None and incident.first_contact is not None
+                        else None
+                    ),
+                )
+            )
+        elif isinstance(payload, ReferralOutcomeReportedV1):
+            outcomes.append(
+                statistics.CountedOutcome(
+                    source=routed.event.source,
+                    event_id=routed.event.id,
+                    referral_id=payload.referral_id,
+                    outcome=payload.outcome.value,
+                    at=now,
+                )
+            )
+    statistics.record_referrals(conn, counted)
+    statistics.record_outcomes(conn, outcomes)
 
 
 def _journal(conn: Connection, decision: Decision, now: datetime) -> list[_Copy]:

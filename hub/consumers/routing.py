@@ -209,6 +209,11 @@ class _Context:
             return self.refuse(
                 FailureReason.UNKNOWN_AGENCY, f"no agency {payload.to_agency!r} is configured"
             )
+        if self.agencies[payload.to_agency].kind is AgencyKind.OBSERVER:
+            return self.refuse(
+                FailureReason.INVALID_EVENT,
+                f"{payload.to_agency} is an observer: it receives no referrals, only aggregates",
+            )
         state = ReferralState(
             referral_id=payload.referral_id,
             from_agency=payload.from_agency,

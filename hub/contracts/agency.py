@@ -16,3 +16,5 @@ class AgencyKind(StrEnum):
     SHELTER = "shelter"
     NGO = "ngo"
     PSYCHOSOCIAL = "psychosocial"
+    #: A statistics partner: receives no referrals, reads only aggregates.
+    OBSERVER = "observer"

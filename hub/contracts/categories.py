@@ -64,6 +64,9 @@ class DataCategory(StrEnum):
     LEGAL = "legal"
     SAFETY_RISK = "safety-risk"
     EVIDENCE = "evidence"
+    #: The incident classification (forms of violence, perpetrator, her age band,
+    #: first point of contact): coded, yet about her, so consent governs it too.
+    INCIDENT = "incident"
 
 
 def categorised(category: DataCategory, description: str) -> Any:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from hub.contracts.agency import AgencyKind
 from hub.contracts.categories import DataCategory
 from hub.contracts.events import (
+    AgeBand,
     ConsentGrantedV1,
     ConsentGrantedV2,
     ConsentScope,
@@ -24,8 +25,10 @@ from hub.contracts.events import (
     EvidenceKind,
     EvidenceReference,
     FailureReason,
+    FirstContact,
     GrantedBy,
     IdentityAttributes,
+    IncidentClassification,
     LegalBasis,
     LegalInformation,
     LegalOrderDeclinedV1,
@@ -33,15 +36,19 @@ from hub.contracts.events import (
     MedicalSummary,
     OutcomeCode,
     OutcomeDomain,
+    Perpetrator,
     Priority,
     ProtectionOrderStatus,
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
     RiskLevel,
     SafeChannel,
     SafetyRisk,
+    TechnologyFacilitation,
+    ViolenceType,
 )
 from hub.contracts.status import ReferralStatus
 from hub.contracts.vocabulary import Purpose, ServiceCode
@@ -104,6 +111,19 @@ EXAMPLES: dict[tuple[str, int], EventPayload] = {
     ("referral.requested", 1): ReferralRequestedV1.model_validate(_REQUESTED_FIELDS),
     ("referral.requested", 2): ReferralRequestedV2.model_validate(
         {**_REQUESTED_FIELDS, "additional_services": (ServiceCode.LEGAL_AID,)}
+    ),
+    ("referral.requested", 3): ReferralRequestedV3.model_validate(
+        {
+            **_REQUESTED_FIELDS,
+            "additional_services": (ServiceCode.LEGAL_AID,),
+            "incident": IncidentClassification(
+                violence=(ViolenceType.PHYSICAL_ASSAULT, ViolenceType.PSYCHOLOGICAL_ABUSE),
+                technology_facilitated=(TechnologyFacilitation.THREATS,),
+                perpetrator=Perpetrator.INTIMATE_PARTNER,
+                age_band=AgeBand.ADULT,
+                first_contact=FirstContact.HOSPITAL,
+            ),
+        }
     ),
     ("referral.status-changed", 1): ReferralStatusChangedV1(
         referral_id=_REFERRAL,

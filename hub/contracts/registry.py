@@ -31,6 +31,7 @@ from hub.contracts.events import (
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
 )
 from hub.contracts.examples import EXAMPLES
@@ -192,6 +193,16 @@ def _referral_requested_v2_to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key != "additional_services"}
 
 
+def _referral_requested_v2_to_v3(data: Mapping[str, Any]) -> dict[str, Any]:
+    # A v2 request classified nothing: the incident stays absent, as if withheld.
+    return dict(data)
+
+
+def _referral_requested_v3_to_v2(data: Mapping[str, Any]) -> dict[str, Any]:
+    # A v2 reader has no word for the classification; it never reaches one.
+    return {key: value for key, value in data.items() if key != "incident"}
+
+
 def _consent_granted_v1_to_v2(data: Mapping[str, Any]) -> dict[str, Any]:
     # A v1 consent lets no recipient refer onward: only the recording agency refers.
     return {**data, "scope": [{**entry, "may_refer_onward": False} for entry in data["scope"]]}
@@ -230,6 +241,17 @@ _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] =
         CompatibilityMode.BACKWARD,
         "Adds `additional_services`: further services asked of the same agency. "
         "Up-cast from v1 sets it empty; down-cast to v1 keeps the main `service` only.",
+    ),
+    (
+        ReferralRequestedV3,
+        "One agency asks another to provide one or more services to a survivor, with the "
+        "incident classified.",
+        CompatibilityMode.BACKWARD,
+        "Adds `incident` (data category `incident`): the forms of violence as the six GBVIMS "
+        "core types, technology facilitation (online harassment, threats, image-based abuse), "
+        "the perpetrator (intimate partner, family member, other), her age band (never her "
+        "birth date) and her first point of contact. Up-cast from v2 leaves it absent; "
+        "down-cast to v2 drops it.",
     ),
     (
         ReferralStatusChangedV1,
@@ -311,6 +333,9 @@ def build_registry() -> ContractRegistry:
         registry.register(Contract(model, summary, mode, example, changes))
     registry.register_casters(
         "referral.requested", 1, _referral_requested_v1_to_v2, _referral_requested_v2_to_v1
+    )
+    registry.register_casters(
+        "referral.requested", 2, _referral_requested_v2_to_v3, _referral_requested_v3_to_v2
     )
     registry.register_casters(
         "consent.granted", 1, _consent_granted_v1_to_v2, _consent_granted_v2_to_v1

@@ -31,6 +31,8 @@ class Purpose(StrEnum):
     PROTECTION = "protection"
     JUSTICE = "justice"
     SOCIAL_SUPPORT = "social-support"
+    #: Her de-identified data may be counted in aggregates; never a referral's purpose.
+    STATISTICS = "statistics"
 
 
 class ServiceCode(StrEnum):

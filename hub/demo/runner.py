@@ -9,12 +9,15 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hub.adapters.directory import Directory
+from hub.audit import AuditRecorder
+from hub.config import HubSettings
 from hub.contracts import AgencyKind, default_registry
 from hub.demo.agencies import AgencySystem, poll_inbox, webhook_receiver
 from hub.demo.case_database import CaseDatabaseApp
@@ -23,6 +26,12 @@ from hub.demo.network import COURT_POLL_S, build_network
 from hub.demo.simulator import Simulator
 from hub.demo.stories import Network, plan_stories
 from hub.runtime.server import running_hub
+from hub.services.statistics import export_statistics
+from hub.stats import StatsRequest
+from hub.store import Store
+
+#: What the demo's closing statistics table counts by.
+DEMO_STATISTICS_BY = ("region", "violence")
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -129,10 +138,12 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 for task in list(simulator.tasks):
                     task.cancel()
+            statistics = _statistics(database_url, demo.settings)
     for court in court_registries.values():
         # A record the hub refused is an agency error, as a refused POST is.
         simulator.errors.extend(court.refused)
     summary = _summary(simulator, settled, flow_s, time.monotonic() - started, options)
+    summary["statistics"] = statistics
     summary["received_through_databases"] = {
         agency_id: len(systems[agency_id].received) for agency_id in sorted(case_apps)
     }
@@ -141,6 +152,17 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
     }
     summary["refused_court_records"] = sum(len(c.refused) for c in court_registries.values())
     return summary
+
+
+def _statistics(database_url: str, settings: HubSettings) -> dict[str, Any]:
+    """The referrals by region and form of violence, as an observer receives them."""
+    request = StatsRequest(start=date(2000, 1, 1), end=date(2100, 1, 1), by=DEMO_STATISTICS_BY)
+    with Store.open(database_url) as store:
+        audit = AuditRecorder.from_settings(settings.audit, actor=settings.hub_id)
+        export = export_statistics(
+            store, audit, request, actor=settings.hub_id, pathways=settings.pathways
+        )
+    return export.as_json()
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ from hub.contracts.events import (
     Priority,
     ReferralOutcomeReportedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
     SafeChannel,
     SafetyRisk,
@@ -246,7 +247,7 @@ class Simulator:
         referral_id = f"ref-{story.index:05d}-{len(story.referrals) + 1}-{story.consent_id[-12:]}"
         story.referrals.append(referral_id)
         self.referrals[referral_id] = _Referral(referral_id, sender, recipient, code, story)
-        payload = ReferralRequestedV2(
+        payload = ReferralRequestedV3(
             referral_id=referral_id,
             from_agency=sender,
             to_agency=recipient,
@@ -255,6 +256,8 @@ class Simulator:
             priority=Priority.URGENT if story.high_risk else Priority.ROUTINE,
             consent_id=story.consent_id,
             due_by=datetime.now(UTC) + timedelta(hours=72),
+            # The example pathways name each hand-off "<from kind>-to-<to kind>".
+            pathway_step=f"{self.network.kinds[sender]}-to-{self.network.kinds[recipient]}",
             reason="Referred after a disclosure of intimate partner violence.",
             narrative="Account recorded at the first consultation (simulated).",
             safety_risk=SafetyRisk(level=story.risk, notes="Simulated risk assessment."),
@@ -270,6 +273,7 @@ class Simulator:
             if sender == story.hospital
             else None,
             legal=LegalInformation(complaint_filed=sender != story.hospital),
+            incident=story.incident,
         )
         await self.submit(sender, payload, story.consent_id)
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.contracts import AgencyKind, DataCategory, Purpose
-from hub.contracts.events import RiskLevel
+from hub.contracts.events import (
+    AgeBand,
+    FirstContact,
+    IncidentClassification,
+    Perpetrator,
+    RiskLevel,
+    TechnologyFacilitation,
+    ViolenceType,
+)
 
 __all__ = ["Network", "ScopeEntry", "Story", "plan_stories"]
 
@@ -54,6 +62,8 @@ class Story:
     withdraws: bool
     identity_shared: bool
     compelled: bool = False
+    #: The incident as the hospital classified it; it travels with every referral.
+    incident: IncidentClassification | None = None
     withdrawn_at: datetime | None = None
     referrals: list[str] = field(default_factory=list)
 
@@ -167,6 +177,7 @@ def _draw(rng: random.Random, network: Network, index: int, seed: int) -> Story:
         withdraws=withdraws,
         identity_shared=rng.random() < 0.3,
     )
+    _classify(story, digest)
     if index % 13 == 9 and not withdraws:
         # A child is at risk and she has not agreed to involve the prosecution:
         # the hospital must disclose all the same.
@@ -184,3 +195,39 @@ def _some(rng: random.Random, categories: tuple[DataCategory, ...]) -> frozenset
     """At least one, rarely all: consents in the field are seldom all-or-nothing."""
     chosen = {category for category in categories if rng.random() < 0.6}
     return frozenset(chosen or {rng.choice(categories)})
+
+
+def _classify(story: Story, digest: str) -> None:
+    """The incident and whether she lets it be counted, from a generator of their own.
+
+    A generator seeded by the story keeps every other draw as it was. About a
+    third of the incidents are technology-facilitated; most consents allow
+    statistics.
+    """
+    rng = random.Random(digest)  # noqa: S311 - a simulation, not secrecy
+    violence = rng.choice(
+        (
+            ViolenceType.PHYSICAL_ASSAULT,
+            ViolenceType.PHYSICAL_ASSAULT,
+            ViolenceType.PSYCHOLOGICAL_ABUSE,
+            ViolenceType.PSYCHOLOGICAL_ABUSE,
+            ViolenceType.SEXUAL_ASSAULT,
+            ViolenceType.RAPE,
+            ViolenceType.DENIAL_OF_RESOURCES,
+            ViolenceType.FORCED_MARRIAGE,
+        )
+    )
+    online = rng.random() < 0.35
+    story.incident = IncidentClassification(
+        violence=(violence,),
+        technology_facilitated=(rng.choice(tuple(TechnologyFacilitation)),) if online else (),
+        perpetrator=rng.choice(tuple(Perpetrator)),
+        age_band=rng.choice(
+            (AgeBand.ADOLESCENT, AgeBand.YOUNG_ADULT, AgeBand.ADULT, AgeBand.MIDDLE_AGED)
+        ),
+        first_contact=FirstContact.HOSPITAL,
+    )
+    if rng.random() < 0.85:
+        story.scope[AgencyKind.OBSERVER] = ScopeEntry(
+            frozenset({Purpose.STATISTICS}), frozenset({_C.INCIDENT})
+        )

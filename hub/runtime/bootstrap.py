@@ -165,6 +165,8 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
         operators=settings.operator_token_hashes(),
         ops_history=ops_history,
         directory=Directory.from_settings(settings),
+        pathways=settings.pathways,
+        statistics_threshold=settings.statistics_threshold,
     )
 
     @contextlib.asynccontextmanager

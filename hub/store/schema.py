@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -44,6 +45,8 @@ __all__ = [
     "referral_subjects",
     "referral_timeline",
     "referrals",
+    "statistics_outcomes",
+    "statistics_referrals",
     "subject_keys",
 ]
 
@@ -294,4 +297,31 @@ subject_keys = Table(
     Column("key", LargeBinary, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("destroyed_at", UTCDateTime, nullable=True),
+)
+
+# Referrals whose consent allows statistics, with the incident's codes in clear:
+# never a name, never free text, only what aggregates are counted from.
+statistics_referrals = Table(
+    "statistics_referrals",
+    metadata,
+    Column("referral_id", Text, nullable=False),
+    Column("counted_at", UTCDateTime, nullable=False),
+    Column("violence", Text, nullable=True),
+    Column("online", Boolean, nullable=True),
+    Column("age_band", Text, nullable=True),
+    Column("first_contact", Text, nullable=True),
+    PrimaryKeyConstraint("referral_id", name="pk_statistics_referrals"),
+    Index("ix_statistics_referrals_counted_at", "counted_at"),
+)
+
+statistics_outcomes = Table(
+    "statistics_outcomes",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("referral_id", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "event_id", name="pk_statistics_outcomes"),
+    Index("ix_statistics_outcomes_referral_id", "referral_id"),
 )

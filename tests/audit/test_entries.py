@@ -29,6 +29,7 @@ def test_actions_are_the_documented_vocabulary() -> None:
         "agency-added",
         "token-rotated",
         "checkpoint",
+        "statistics-exported",
     ]
 
 

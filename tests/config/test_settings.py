@@ -100,7 +100,7 @@ def test_a_webhook_without_url_names_the_missing_key() -> None:
 
 @pytest.mark.parametrize(
     ("accepts", "named"),
-    [({"referral.requested": [3]}, "[3]"), ({"referral.teleported": [1]}, "referral.teleported")],
+    [({"referral.requested": [4]}, "[4]"), ({"referral.teleported": [1]}, "referral.teleported")],
 )
 def test_accepting_a_contract_the_hub_lacks_names_the_key(
     accepts: dict[str, list[int]], named: str

@@ -22,8 +22,16 @@ from hub.contracts.events import (
     ProtectionOrderStatus,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     RiskLevel,
     SafeChannel,
+)
+from hub.contracts.events.referral import (
+    AgeBand,
+    FirstContact,
+    Perpetrator,
+    TechnologyFacilitation,
+    ViolenceType,
 )
 from hub.contracts.vocabulary import ServiceCode
 
@@ -32,10 +40,13 @@ __all__ = [
     "aware_datetimes",
     "events_of",
     "identifiers",
+    "incidents",
     "referral_requested_v1",
     "referral_requested_v1_data",
     "referral_requested_v2",
     "referral_requested_v2_data",
+    "referral_requested_v3",
+    "referral_requested_v3_data",
     "subject_ids",
     "traceparents",
 ]
@@ -155,6 +166,15 @@ evidence_references = _object(
         "description": short_texts,
     },
 )
+incidents = _object(
+    {"violence": st.lists(_enum(ViolenceType), min_size=1, max_size=3, unique=True)},
+    {
+        "technology_facilitated": st.lists(_enum(TechnologyFacilitation), unique=True),
+        "perpetrator": _enum(Perpetrator),
+        "age_band": _enum(AgeBand),
+        "first_contact": _enum(FirstContact),
+    },
+)
 
 #: Every categorised field of ``referral.requested``, each with its part strategy.
 _CATEGORISED: dict[str, st.SearchStrategy[Any]] = {
@@ -220,6 +240,21 @@ def referral_requested_v2_data(
     return build()
 
 
+def referral_requested_v3_data(
+    additional: st.SearchStrategy[int] = _UP_TO_THREE,
+) -> st.SearchStrategy[Data]:
+    """The JSON ``data`` of a valid v3: a v2's, with the incident classified or not."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Data:
+        data = draw(referral_requested_v2_data(additional))
+        if draw(st.booleans()):
+            data["incident"] = draw(incidents)
+        return data
+
+    return build()
+
+
 def _validated(model: type[EventPayload]) -> Any:
     return lambda data: model.model_validate_json(json.dumps(data))
 
@@ -234,6 +269,13 @@ def referral_requested_v2(
 ) -> st.SearchStrategy[ReferralRequestedV2]:
     """An arbitrary valid ``ReferralRequestedV2``, validated from JSON as the hub does."""
     return referral_requested_v2_data(additional).map(_validated(ReferralRequestedV2))
+
+
+def referral_requested_v3(
+    additional: st.SearchStrategy[int] = _UP_TO_THREE,
+) -> st.SearchStrategy[ReferralRequestedV3]:
+    """An arbitrary valid ``ReferralRequestedV3``, validated from JSON as the hub does."""
+    return referral_requested_v3_data(additional).map(_validated(ReferralRequestedV3))
 
 
 # -- envelopes ---------------------------------------------------------------------------

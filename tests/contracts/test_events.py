@@ -57,6 +57,15 @@ CATEGORISED: dict[str, dict[str, str]] = {
     "delivery.failed": {},
 }
 
+
+def categorised_fields(contract: Any) -> dict[str, str]:
+    """The categorised fields of ``contract``'s version; v3 requests classify the incident."""
+    fields = dict(CATEGORISED[contract.event_type])
+    if contract.event_type == "referral.requested" and contract.version >= 3:
+        fields["incident"] = "incident"
+    return fields
+
+
 #: Which outcomes belong to which domain, as agencies report them.
 OUTCOMES: dict[str, set[str]] = {
     "health": {"treated", "forensic-certificate-issued", "follow-up-scheduled"},
@@ -230,7 +239,7 @@ def test_categorised_fields_are_optional_and_declare_their_category(contract: An
         for name, category in field_categories(model).items()
         if category is not None
     }
-    assert categorised == CATEGORISED[contract.event_type]
+    assert categorised == categorised_fields(contract)
     for name, category in categorised.items():
         assert properties[name][CATEGORY_KEY] == category
         assert DataCategory(properties[name][CATEGORY_KEY])
@@ -243,7 +252,7 @@ def test_categorised_fields_are_optional_and_declare_their_category(contract: An
 def test_routing_fields_declare_no_category(contract: Any) -> None:
     """Ids, codes and timestamps carry no category: every recipient gets them."""
     properties = contract.model.model_json_schema()["properties"]
-    routing = set(properties) - set(CATEGORISED[contract.event_type])
+    routing = set(properties) - set(categorised_fields(contract))
     assert routing, contract.event_type
     for name in routing:
         assert CATEGORY_KEY not in properties[name], name
@@ -254,7 +263,7 @@ def test_routing_fields_declare_no_category(contract: Any) -> None:
 def test_payload_with_categories_withheld_still_validates(contract: Any) -> None:
     """Withholding any one category, or all of them, leaves a valid payload."""
     data = data_of(contract.model)
-    fields = CATEGORISED[contract.event_type]
+    fields = categorised_fields(contract)
     for category in {*fields.values(), "all"}:
         withheld = {name for name, found in fields.items() if category in {found, "all"}}
         kept = {name: value for name, value in data.items() if name not in withheld}

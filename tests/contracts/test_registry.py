@@ -32,6 +32,7 @@ from hub.contracts.events import (
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
 )
 from hub.contracts.examples import EXAMPLES
@@ -119,7 +120,7 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
             "referral.status-changed",
         ]
     )
-    assert registry.versions(REQUESTED) == [1, 2]
+    assert registry.versions(REQUESTED) == [1, 2, 3]
     assert registry.versions("consent.granted") == [1, 2]
     assert registry.versions("disclosure.compelled") == [1, 2]
     for event_type in set(registry.types()) - {
@@ -157,7 +158,7 @@ def test_get_finds_the_model_of_a_type_and_version(
 
 def test_latest_is_the_highest_version(registry: ContractRegistry) -> None:
     """latest(type) is the newest version a producer should write."""
-    assert registry.latest(REQUESTED) is registry.get(REQUESTED, 2)
+    assert registry.latest(REQUESTED) is registry.get(REQUESTED, 3)
     assert registry.latest("consent.granted") is registry.get("consent.granted", 2)
     assert registry.latest("consent.withdrawn") is registry.get("consent.withdrawn", 1)
 
@@ -186,7 +187,7 @@ def test_unknown_type_raises_unknown_event_type(registry: ContractRegistry, look
     assert "referral.teleported" in str(caught.value)
 
 
-@pytest.mark.parametrize("version", [0, 3, 99])
+@pytest.mark.parametrize("version", [0, 4, 99])
 def test_unknown_version_raises_unknown_version(registry: ContractRegistry, version: int) -> None:
     """Asking for a version a known type lacks raises UnknownVersion naming both."""
     with pytest.raises(UnknownVersion) as caught:
@@ -392,57 +393,57 @@ def test_cast_to_the_same_version_changes_nothing(registry: ContractRegistry) ->
 
 
 def test_cast_to_an_unknown_version_is_refused(registry: ContractRegistry) -> None:
-    """There is no v3 of referral.requested to cast to."""
+    """There is no v4 of referral.requested to cast to."""
     with pytest.raises(UnknownVersion):
-        registry.cast(example_event(REQUESTED, 1), 3)
+        registry.cast(example_event(REQUESTED, 1), 4)
 
 
-class ReferralRequestedV3(ReferralRequestedV2):
-    """A hypothetical v3, to show casts run step by step."""
+class ReferralRequestedV4(ReferralRequestedV3):
+    """A hypothetical v4, to show casts run step by step."""
 
-    version: ClassVar[int] = 3
+    version: ClassVar[int] = 4
 
     interpreter: str | None = None
 
 
-def _v3_example() -> ReferralRequestedV3:
-    data = EXAMPLES[(REQUESTED, 2)].model_dump(mode="json", exclude_none=True)
-    return ReferralRequestedV3.model_validate_json(json.dumps({**data, "interpreter": "ar"}))
+def _v4_example() -> ReferralRequestedV4:
+    data = EXAMPLES[(REQUESTED, 3)].model_dump(mode="json", exclude_none=True)
+    return ReferralRequestedV4.model_validate_json(json.dumps({**data, "interpreter": "ar"}))
 
 
 def test_cast_runs_every_step_between_versions(registry: ContractRegistry) -> None:
-    """v1 to v3 runs v1→v2 then v2→v3; v3 to v1 runs them back down in order."""
+    """v1 to v4 runs v1→v2→v3→v4; v4 to v1 runs them back down in order."""
     steps: list[str] = []
 
     def up(data: Mapping[str, Any]) -> dict[str, Any]:
-        steps.append("2->3")
+        steps.append("3->4")
         return {**data, "interpreter": None}
 
     def down(data: Mapping[str, Any]) -> dict[str, Any]:
-        steps.append("3->2")
+        steps.append("4->3")
         return without(data, "interpreter")
 
     registry.register(
-        Contract(ReferralRequestedV3, "v3", CompatibilityMode.BACKWARD, _v3_example())
+        Contract(ReferralRequestedV4, "v4", CompatibilityMode.BACKWARD, _v4_example())
     )
-    registry.register_casters(REQUESTED, 2, up, down)
+    registry.register_casters(REQUESTED, 3, up, down)
     event = example_event(REQUESTED, 1)
 
     latest = registry.cast(event, registry.latest(REQUESTED).version)
-    assert steps == ["2->3"]
-    assert isinstance(registry.parse(latest), ReferralRequestedV3)
+    assert steps == ["3->4"]
+    assert isinstance(registry.parse(latest), ReferralRequestedV4)
     assert latest.data["additional_services"] == []
     assert registry.cast(latest, 1) == event
-    assert steps == ["2->3", "3->2"]
+    assert steps == ["3->4", "4->3"]
 
 
 def test_missing_caster_is_an_unknown_version(registry: ContractRegistry) -> None:
     """A version with no caster to reach it cannot be cast to."""
     registry.register(
-        Contract(ReferralRequestedV3, "v3", CompatibilityMode.BACKWARD, _v3_example())
+        Contract(ReferralRequestedV4, "v4", CompatibilityMode.BACKWARD, _v4_example())
     )
     with pytest.raises(UnknownVersion, match="no caster"):
-        registry.cast(example_event(REQUESTED, 1), 3)
+        registry.cast(example_event(REQUESTED, 1), 4)
 
 
 def test_stored_v1_event_reads_as_the_latest_version(registry: ContractRegistry) -> None:

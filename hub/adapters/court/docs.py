@@ -38,7 +38,10 @@ _MEANING: dict[str, str] = {
     "case-number": "The court or prosecution case number (legal category).",
     "complaint-filed": "true or false (legal category).",
     "protection-order": "none, requested, granted or refused (legal category).",
-    "data": "On deliveries: the referral's whole data as the contract's JSON.",
+    "data": "On deliveries: the referral's whole data as the contract's JSON; from v3 it "
+    "holds the incident classification (`incident`: forms of violence, technology "
+    "facilitation, perpetrator, age band, first contact) when her consent gives the court "
+    "the incident category.",
     "status": "The new status: a hub status, or a code of `system`.",
     "business-status": "The registry's finer-grained status.",
     "status-reason": "Why, as a short phrase.",

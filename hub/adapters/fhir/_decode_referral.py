@@ -14,6 +14,7 @@ from typing import Any
 from hub.adapters.fhir._dates import until
 from hub.adapters.fhir._decode_consent import ConsentBook
 from hub.adapters.fhir._ids import derived_id
+from hub.adapters.fhir._incident import incident_of, is_incident_concept
 from hub.adapters.fhir._nodes import Node
 from hub.adapters.fhir._patient import contact_of, identity_of
 from hub.adapters.fhir._references import Resource
@@ -26,7 +27,7 @@ from hub.adapters.fhir.mapping import (
     SERVICE_SYSTEM,
 )
 from hub.contracts import CloudEvent, ServiceCode
-from hub.contracts.events import ReferralRequestedV2
+from hub.contracts.events import ReferralRequestedV2, ReferralRequestedV3
 
 __all__ = ["ReferralUnit", "read_referral", "referral_id_of"]
 
@@ -88,6 +89,10 @@ def read_referral(scope: Scope, unit: ReferralUnit, consents: ConsentBook) -> Cl
         "identity": identity_of(subject.patient),
         "contact": contact_of(subject.patient),
     }
+    reason_key = "reason" if scope.r5 else "reasonCode"
+    incident = incident_of(node, reason_key, r5=scope.r5)
+    if incident is not None:
+        data["incident"] = incident
     patient_path = subject.patient.path if subject.patient is not None else node.path
     fields = {
         "referral_id": f"{node.path}.identifier",
@@ -102,11 +107,12 @@ def read_referral(scope: Scope, unit: ReferralUnit, consents: ConsentBook) -> Cl
         "pathway_step": f"{node.path}.category",
         "reason": f"{node.path}.{'reason' if scope.r5 else 'reasonCode'}",
         "narrative": f"{node.path}.note",
+        "incident": f"{node.path}.{reason_key}",
         "identity": f"{patient_path}.name",
         "contact": f"{patient_path}.telecom",
     }
     return scope.event(
-        ReferralRequestedV2,
+        ReferralRequestedV3 if incident is not None else ReferralRequestedV2,
         data,
         source=source,
         resource=request,
@@ -208,5 +214,9 @@ def _pathway_step(node: Node) -> str | None:
 
 def _reason(scope: Scope, node: Node) -> str | None:
     key = "reason" if scope.r5 else "reasonCode"
-    texts = [text for c in concepts(node, key, r5=scope.r5) if (text := text_of(c))]
+    texts = [
+        text
+        for c in concepts(node, key, r5=scope.r5)
+        if not is_incident_concept(c) and (text := text_of(c))
+    ]
     return "; ".join(texts) or None

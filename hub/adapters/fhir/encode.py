@@ -38,6 +38,7 @@ from hub.adapters.fhir._encode_parts import (
     referral_focus,
 )
 from hub.adapters.fhir._external_names import name_agencies
+from hub.adapters.fhir._incident import incident_concepts
 from hub.adapters.fhir._versions import FhirVersion, check_resource
 from hub.adapters.fhir.mapping import (
     AGENCY_SYSTEM,
@@ -67,6 +68,7 @@ from hub.contracts.events import (
     ReferralOutcomeReportedV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
 )
 from hub.contracts.vocabulary import service
@@ -203,9 +205,13 @@ def _requested(
         request["category"] = [
             {"coding": [{"system": PATHWAY_STEP_SYSTEM, "code": payload.pathway_step}]}
         ]
-    if payload.reason is not None:
-        reason: JSON = {"text": payload.reason}
-        request["reason" if r5 else "reasonCode"] = [{"concept": reason} if r5 else reason]
+    reasons: list[JSON] = [{"text": payload.reason}] if payload.reason is not None else []
+    if isinstance(payload, ReferralRequestedV3) and payload.incident is not None:
+        reasons.extend(incident_concepts(payload.incident))
+    if reasons:
+        request["reason" if r5 else "reasonCode"] = [
+            {"concept": reason} if r5 else reason for reason in reasons
+        ]
     if payload.narrative is not None:
         request["note"] = [{"text": payload.narrative}]
     request_url = entries.create(request, REFERRAL_SYSTEM, referral_id)

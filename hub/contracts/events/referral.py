@@ -1,4 +1,4 @@
-"""Referral events: requested (v1, v2), status-changed, outcome-reported."""
+"""Referral events: requested (v1, v2, v3), status-changed, outcome-reported."""
 
 from __future__ import annotations
 
@@ -22,24 +22,31 @@ from hub.contracts.status import ReferralStatus
 from hub.contracts.vocabulary import ServiceCode
 
 __all__ = [
+    "AgeBand",
     "ContactPreferences",
     "EvidenceKind",
     "EvidenceReference",
+    "FirstContact",
     "IdentityAttributes",
+    "IncidentClassification",
     "LegalInformation",
     "MedicalSummary",
     "OutcomeCode",
     "OutcomeDomain",
+    "Perpetrator",
     "Priority",
     "ProtectionOrderStatus",
     "ReferralOutcomeReportedV1",
     "ReferralRequestedV1",
     "ReferralRequestedV2",
+    "ReferralRequestedV3",
     "ReferralStatusChangedV1",
     "RiskLevel",
     "SafeChannel",
     "SafetyRisk",
     "SubjectId",
+    "TechnologyFacilitation",
+    "ViolenceType",
 ]
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -142,6 +149,84 @@ class EvidenceReference(Part):
     description: ShortText | None = None
 
 
+class ViolenceType(StrEnum):
+    """The six GBVIMS core incident types."""
+
+    RAPE = "rape"
+    SEXUAL_ASSAULT = "sexual-assault"
+    PHYSICAL_ASSAULT = "physical-assault"
+    FORCED_MARRIAGE = "forced-marriage"
+    DENIAL_OF_RESOURCES = "denial-of-resources"
+    PSYCHOLOGICAL_ABUSE = "psychological-abuse"
+
+
+class TechnologyFacilitation(StrEnum):
+    """How technology served the violence, when it did."""
+
+    ONLINE_HARASSMENT = "online-harassment"
+    THREATS = "threats"
+    IMAGE_BASED_ABUSE = "image-based-abuse"
+
+
+class Perpetrator(StrEnum):
+    INTIMATE_PARTNER = "intimate-partner"
+    FAMILY_MEMBER = "family-member"
+    OTHER = "other"
+
+
+class AgeBand(StrEnum):
+    """Her age at the incident, in bands: never her birth date."""
+
+    CHILD = "0-11"
+    ADOLESCENT = "12-17"
+    YOUNG_ADULT = "18-24"
+    ADULT = "25-39"
+    MIDDLE_AGED = "40-59"
+    OLDER = "60+"
+
+
+class FirstContact(StrEnum):
+    """Where she first came for help."""
+
+    HOSPITAL = "hospital"
+    COURT = "court"
+    POLICE = "police"
+    NGO = "ngo"
+    HOTLINE = "hotline"
+    ONLINE = "online"
+
+
+class IncidentClassification(Part):
+    """The incident, classified with the GBVIMS core types and context flags; all coded."""
+
+    violence: tuple[ViolenceType, ...] = Field(
+        min_length=1,
+        description="The forms of violence, the primary (most severe) one first.",
+    )
+    technology_facilitated: tuple[TechnologyFacilitation, ...] = Field(
+        default=(), description="How technology served it; empty when it did not."
+    )
+    perpetrator: Perpetrator | None = None
+    age_band: AgeBand | None = None
+    first_contact: FirstContact | None = None
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> IncidentClassification:
+        for name in ("violence", "technology_facilitated"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} names a value twice")
+        return self
+
+    @property
+    def primary(self) -> ViolenceType:
+        return self.violence[0]
+
+    @property
+    def online(self) -> bool:
+        return bool(self.technology_facilitated)
+
+
 class _ReferralRequestedFields(EventPayload):
     event_type: ClassVar[str] = "referral.requested"
 
@@ -205,6 +290,21 @@ class ReferralRequestedV2(_ReferralRequestedFields):
         if len(set(services)) != len(services):
             raise ValueError("a service may be requested only once per referral")
         return self
+
+
+class ReferralRequestedV3(ReferralRequestedV2):
+    """As v2, and the incident classified, as its own data category.
+
+    A subclass of v2 on purpose: whatever reads a v2 request reads a v3 one.
+    """
+
+    version: ClassVar[int] = 3
+
+    incident: IncidentClassification | None = categorised(
+        DataCategory.INCIDENT,
+        "The incident classified: GBVIMS core types, technology facilitation, perpetrator, "
+        "her age band and first point of contact.",
+    )
 
 
 class ReferralStatusChangedV1(EventPayload):
