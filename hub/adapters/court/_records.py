@@ -25,7 +25,7 @@ from hub.contracts.envelope import pydantic_errors
 from hub.contracts.events import (
     EventPayload,
     ReferralOutcomeReportedV1,
-    ReferralRequestedV2,
+    ReferralRequestedV3,
     ReferralStatusChangedV1,
 )
 from hub.contracts.events.referral import OUTCOME_DOMAINS, OutcomeCode
@@ -290,7 +290,7 @@ def _referral(record: Record, sender: str, directory: Directory, key: bytes) -> 
     }
     if any(value is not None for value in legal.values()):
         data["legal"] = {**(data.get("legal") or {}), **_without_none(legal)}
-    return ReferralRequestedV2, data
+    return ReferralRequestedV3, data
 
 
 def _status(record: Record, _sender: str, directory: Directory, _key: bytes) -> _Built:

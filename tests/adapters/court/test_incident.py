@@ -8,6 +8,7 @@ from hub.adapters.court._records import record_of
 from hub.adapters.court._xml import write_xml
 from hub.adapters.directory import Directory
 from hub.contracts import default_registry, new_event
+from tests.adapters.court.samples import COURT, SHELTER, court_adapter
 
 REGISTRY = default_registry()
 
@@ -20,3 +21,17 @@ def test_delivered_referral_data_holds_the_classification() -> None:
     carried = json.loads(record.fields["data"])["incident"]
     assert carried == example.model_dump(mode="json")["incident"]
     assert b"physical-assault" in write_xml("tpi-casablanca-listening-unit", [record])
+
+
+def test_a_registry_referral_carrying_the_classification_decodes_in_the_newest_version() -> None:
+    """A court referring on a referral it received, classification included, is not refused."""
+    example = REGISTRY.get("referral.requested", 3).example.model_copy(
+        update={"from_agency": COURT, "to_agency": SHELTER}
+    )
+    written = court_adapter().encode(new_event(example, source=COURT))
+    assert isinstance(written, bytes)
+
+    (event,) = court_adapter().decode(written)
+
+    assert event.version == 3
+    assert event.data["incident"] == example.model_dump(mode="json")["incident"]
