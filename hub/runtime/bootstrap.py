@@ -287,7 +287,8 @@ def _subscribers(
 ) -> KafkaBroker:
     settings = services.settings
     broker = KafkaBroker(
-        services.bootstrap_servers,
+        # FastStream takes one string as one address: a cluster's "a:1,b:2" must be a list.
+        services.bootstrap_servers.split(","),
         client_id=f"{settings.hub_id}-consumers",
         logger=logging.getLogger("hub.faststream"),
     )
