@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner
 
 from hub.broker.topics import INGRESS, inbox_topic
@@ -114,14 +115,23 @@ async def net(
 
 async def every_record(bootstrap: str) -> list[Any]:
     """Every record on every topic of the broker, from the beginning, without a group."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        # The admin client's answer is complete on both brokers; a consumer's cached
+        # metadata may not hold every topic's partitions yet (Apache Kafka).
+        described = await admin.describe_topics(await admin.list_topics())
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if not topic.get("is_internal")
+        for partition in topic["partitions"]
+    ]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in await consumer.topics()
-            for partition in consumer.partitions_for_topic(topic) or ()
-        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

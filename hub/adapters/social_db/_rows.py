@@ -199,7 +199,7 @@ def _referral(reader: _RowReader, agency_id: str, key: bytes) -> dict[str, Any]:
         "referral_id": reader.text("referral_id"),
         "from_agency": agency_id,
         "to_agency": reader.code("to_agency"),
-        "subject_id": subject_id(key, f"urn:referral-hub:{agency_id}:case", local_ref),
+        "subject_id": _pseudonym(key, agency_id, local_ref),
         "service": reader.code("service"),
         "priority": reader.code("priority"),
         "consent_id": reader.text("consent_id"),
@@ -214,6 +214,17 @@ def _referral(reader: _RowReader, agency_id: str, key: bytes) -> dict[str, Any]:
     if phone is not None or do_not_contact is not None:
         data["contact"] = {"phone": phone, "do_not_contact": bool(do_not_contact)}
     return data
+
+
+def _pseudonym(key: bytes, agency_id: str, local_ref: str) -> str:
+    """The agency's case reference as a pseudonym; one the hub delivered stays as it is.
+
+    An agency referring her onward cites the subject id it received from the hub, so
+    the referral is about the same survivor as the consent it travels under.
+    """
+    if local_ref.startswith("sub_"):
+        return local_ref
+    return subject_id(key, f"urn:referral-hub:{agency_id}:case", local_ref)
 
 
 def _status(reader: _RowReader, _agency_id: str, _key: bytes) -> dict[str, Any]:

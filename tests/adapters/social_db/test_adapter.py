@@ -119,3 +119,14 @@ def test_the_sender_must_be_known() -> None:
     """Rows carry no sender: without --source the adapter says so."""
     with pytest.raises(AdapterError, match="--source"):
         adapter(source=None).decode({"table": "case_referrals", "row": referral_row()})
+
+
+def test_a_subject_id_the_hub_delivered_is_cited_as_it_is() -> None:
+    """Referring her onward, the agency cites the pseudonym it received: it is not hashed again."""
+    pseudonym = "sub_" + "ab" * 16
+
+    (event,) = adapter().decode(
+        {"table": "case_referrals", "row": referral_row(beneficiary_ref=pseudonym)}
+    )
+
+    assert event.data["subject_id"] == pseudonym
