@@ -66,6 +66,8 @@ class ApacheKafka:
     data: Path
     nodes: int = 1
     port: int = field(default=0)
+    #: A folder ``start.sh --sasl-ssl`` reads (see ``tests/kafka_tls.py``): SASL_SSL and ACLs.
+    sasl_ssl: Path | None = None
     bootstrap_servers: str = ""
     start_seconds: float = 0.0
 
@@ -75,6 +77,8 @@ class ApacheKafka:
         started = time.monotonic()
         command = [str(DEPLOY / "start.sh"), "--nodes", str(self.nodes)]
         command += ["--data", str(self.data), "--port", str(self.port)]
+        if self.sasl_ssl is not None:
+            command += ["--sasl-ssl", str(self.sasl_ssl)]
         result = subprocess.run(
             command,
             capture_output=True,
@@ -92,6 +96,13 @@ class ApacheKafka:
         self.bootstrap_servers = result.stdout.strip().splitlines()[-1]
         _RUNNING.add(self.bootstrap_servers)
         return self
+
+    def grant_hub(self, user: str) -> None:
+        """Give ``user`` the hub's ACLs with ``deploy/kafka/grant-hub.sh`` (secured only)."""
+        command = [str(DEPLOY / "grant-hub.sh"), "--data", str(self.data), "--user", user]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"grant-hub.sh failed ({result.returncode}):\n{result.stderr}")
 
     def stop(self) -> None:
         _RUNNING.discard(self.bootstrap_servers)

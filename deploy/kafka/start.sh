@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
 # Starts Apache Kafka in KRaft mode on loopback, in the background:
-#   start.sh [--nodes 1|3] [--data DIR] [--port PORT]
+#   start.sh [--nodes 1|3] [--data DIR] [--port PORT] [--sasl-ssl TLSDIR]
 # Each node is a combined controller and broker. Node i (1-based) listens for clients on
 # PORT + 2(i-1) and for the controller quorum on the port after it. Storage is formatted on
 # first start; a restart on the same DIR keeps the data. Prints the bootstrap address last.
+#
+# --sasl-ssl TLSDIR secures every listener. Clients (and the brokers among themselves) speak
+# SASL_SSL with SCRAM-SHA-512; the controller quorum speaks TLS with client certificates.
+# StandardAuthorizer refuses whatever no ACL allows; only the brokers' own principal,
+# User:kafka-broker, is a super user. TLSDIR holds:
+#   ca.pem        the CA certificate clients and brokers trust
+#   broker.pem    the brokers' PKCS#8 private key (unencrypted) and certificate chain; the
+#                 certificate names 127.0.0.1 and has the subject CN=kafka-broker
+#   scram-users   one "NAME PASSWORD" a line, created at format time; must name kafka-broker
+# DIR/admin.properties then holds the client settings of User:kafka-broker for Kafka's tools
+# (see grant-hub.sh). SCRAM users are created on first format only; add more later with
+# kafka-configs (kafka.admin.ConfigCommand --alter --add-config SCRAM-SHA-512=...).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 nodes=1
 data="$here/../../var/kafka"
 port=19092
+tls=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --nodes) nodes="$2"; shift 2 ;;
         --data) data="$2"; shift 2 ;;
         --port) port="$2"; shift 2 ;;
-        *) echo "usage: $0 [--nodes N] [--data DIR] [--port PORT]" >&2; exit 2 ;;
+        --sasl-ssl) tls="$(cd "$2" && pwd)"; shift 2 ;;
+        *) echo "usage: $0 [--nodes N] [--data DIR] [--port PORT] [--sasl-ssl TLSDIR]" >&2; exit 2 ;;
     esac
 done
 [[ "$nodes" =~ ^[1-9]$ ]] || { echo "kafka: --nodes must be 1-9, got $nodes" >&2; exit 2; }
@@ -35,6 +49,55 @@ for i in $(seq 1 "$nodes"); do
     bootstrap+="${bootstrap:+,}127.0.0.1:$(( port + 2 * (i - 1) ))"
 done
 
+# The listener settings: plain, or SASL_SSL for clients and mutual TLS for the quorum.
+scram_args=()
+if [[ -n "$tls" ]]; then
+    umask 077  # server.properties holds the brokers' own password
+    for file in ca.pem broker.pem scram-users; do
+        [[ -f "$tls/$file" ]] || { echo "kafka: --sasl-ssl: $tls/$file is missing" >&2; exit 2; }
+    done
+    broker_password=""
+    while read -r name password _; do
+        [[ -z "$name" || "$name" == \#* ]] && continue
+        # The format tool's and JAAS's own syntax would misread other characters.
+        if [[ ! "$name" =~ ^[A-Za-z0-9._-]+$ || ! "$password" =~ ^[A-Za-z0-9._~+/=-]{12,}$ ]]; then
+            echo "kafka: $tls/scram-users: user $name: names are [A-Za-z0-9._-], passwords" \
+                "at least 12 of [A-Za-z0-9._~+/=-]" >&2
+            exit 2
+        fi
+        scram_args+=(--add-scram "SCRAM-SHA-512=[name=$name,password=$password]")
+        [[ "$name" == kafka-broker ]] && broker_password="$password"
+    done < "$tls/scram-users"
+    [[ -n "$broker_password" ]] || { echo "kafka: $tls/scram-users names no kafka-broker" >&2; exit 2; }
+    scram_login="org.apache.kafka.common.security.scram.ScramLoginModule required"
+    scram_login+=" username=\"kafka-broker\" password=\"$broker_password\";"
+    client_listener=CLIENT
+    listener_settings="listener.security.protocol.map=CONTROLLER:SSL,CLIENT:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=$scram_login
+listener.name.controller.ssl.client.auth=required
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+ssl.principal.mapping.rules=RULE:^CN=([^,]+)\$/\$1/,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:kafka-broker"
+    ( umask 077; cat > "$data/admin.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=$scram_login
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+PROPS
+    )
+else
+    client_listener=PLAINTEXT
+    listener_settings="listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+fi
+
 cluster_id_file="$data/cluster.id"
 if [[ ! -f "$cluster_id_file" ]]; then
     java -cp "$classpath" kafka.tools.StorageTool random-uuid > "$cluster_id_file"
@@ -53,11 +116,11 @@ for i in $(seq 1 "$nodes"); do
 process.roles=broker,controller
 node.id=$i
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$client,CONTROLLER://127.0.0.1:$(( client + 1 ))
-advertised.listeners=PLAINTEXT://127.0.0.1:$client
-inter.broker.listener.name=PLAINTEXT
+listeners=$client_listener://127.0.0.1:$client,CONTROLLER://127.0.0.1:$(( client + 1 ))
+advertised.listeners=$client_listener://127.0.0.1:$client
+inter.broker.listener.name=$client_listener
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+$listener_settings
 log.dirs=$node/data
 auto.create.topics.enable=false
 num.partitions=1
@@ -75,7 +138,8 @@ unclean.leader.election.enable=false
 PROPS
     if [[ ! -f "$node/data/meta.properties" ]]; then
         java -cp "$classpath" kafka.tools.StorageTool format \
-            -t "$cluster_id" -c "$node/server.properties" > "$node/format.log" 2>&1 \
+            -t "$cluster_id" -c "$node/server.properties" ${scram_args[@]+"${scram_args[@]}"} \
+            > "$node/format.log" 2>&1 \
             || { cat "$node/format.log" >&2; exit 1; }
     fi
     # setsid: the broker outlives this script and ignores the terminal's signals.

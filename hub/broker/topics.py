@@ -26,6 +26,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from hub.broker.security import PLAINTEXT, KafkaSecurity
 from hub.errors import BrokerError
 
 __all__ = [
@@ -128,7 +129,11 @@ def _kept_for(days: int) -> dict[str, str]:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: Sequence[TopicSpec], *, timeout_s: float = 30
+    bootstrap_servers: str,
+    specs: Sequence[TopicSpec],
+    *,
+    timeout_s: float = 30,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Create the topics in ``specs`` that do not exist yet.
 
@@ -140,7 +145,7 @@ async def ensure_topics(
         return
     try:
         async with asyncio.timeout(timeout_s):
-            await _ensure(bootstrap_servers, specs, timeout_s)
+            await _ensure(bootstrap_servers, specs, timeout_s, security)
     except TimeoutError as exc:
         raise BrokerError(
             f"creating topics on {bootstrap_servers} timed out after {timeout_s:g}s"
@@ -149,11 +154,14 @@ async def ensure_topics(
         raise BrokerError(f"creating topics on {bootstrap_servers} failed: {exc}") from exc
 
 
-async def _ensure(bootstrap_servers: str, specs: Sequence[TopicSpec], timeout_s: float) -> None:
+async def _ensure(
+    bootstrap_servers: str, specs: Sequence[TopicSpec], timeout_s: float, security: KafkaSecurity
+) -> None:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers,
         client_id="referral-hub-admin",
         request_timeout_ms=int(timeout_s * 1000),
+        **security.client_options(),
     )
     await admin.start()
     try:

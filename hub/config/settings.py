@@ -3,6 +3,8 @@
 Built once at the entry point and passed down; nothing here runs at import time.
 Environment variables override the file (``HUB_DATABASE_URL``,
 ``HUB_KAFKA_BOOTSTRAP``, ``HUB_DELIVERY__MAX_ATTEMPTS`` for nested keys).
+Secrets (``HUB_KAFKA_SASL_PASSWORD``, ``HUB_PSEUDONYM_KEY``) are best given in the
+environment, not the file, and are held as ``SecretStr`` so they never print.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from hub.broker.security import KafkaSecurity, SaslMechanism, SecurityProtocol
 from hub.config.agencies import AgencyConfig
 from hub.config.code_maps import CodeMapEntry
 from hub.config.pathways import PathwayConfig
@@ -143,6 +146,31 @@ class HubSettings(BaseSettings):
     kafka_audit_retention_days: int = Field(
         default=400, ge=1, description="How long hub.audit keeps entries (deleted, not compacted)."
     )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="SASL_SSL: TLS and a SCRAM login (set the kafka_sasl_* and "
+        "kafka_ssl_cafile); SSL: TLS alone; PLAINTEXT: neither (the embedded broker).",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="SCRAM-SHA-512", description="The SASL mechanism of the hub's login."
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, description="The hub's SCRAM user; the cluster's ACLs grant it the topics."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="The SCRAM user's password; give it as HUB_KAFKA_SASL_PASSWORD."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) the brokers' certificates must chain to; "
+        "unset: the system's.",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="A client certificate (PEM), for clusters that ask for one."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="The client certificate's private key (PEM)."
+    )
     tansu_bin: str | None = None
     broker_port: int | None = Field(default=None, ge=1, le=65535)
     consumer_session_timeout_ms: int | None = Field(
@@ -225,6 +253,33 @@ class HubSettings(BaseSettings):
                 f"kafka_replication_factor ({self.kafka_replication_factor})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _kafka_security_consistent(self) -> HubSettings:
+        try:
+            self.kafka_security  # noqa: B018 -- built for its checks
+        except ConfigError as exc:
+            # "configuration <key>: <why>" back to "<key>: <why>", which load_settings reports.
+            raise ValueError(str(exc).removeprefix("configuration ")) from exc
+        if self.embedded_broker and self.kafka_security_protocol != "PLAINTEXT":
+            raise ValueError(
+                f"kafka_security_protocol: {self.kafka_security_protocol} needs an external "
+                "Kafka (kafka_bootstrap); the embedded broker speaks PLAINTEXT only"
+            )
+        return self
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        """TLS and login settings for every Kafka client the hub makes."""
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password,
+            ca_file=self.kafka_ssl_cafile,
+            cert_file=self.kafka_ssl_certfile,
+            key_file=self.kafka_ssl_keyfile,
+        )
 
     @property
     def embedded_broker(self) -> bool:

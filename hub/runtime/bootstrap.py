@@ -86,6 +86,7 @@ class HubServices:
         return KafkaSettings(
             bootstrap_servers=self.bootstrap_servers,
             idempotent_producer=self.settings.idempotent_producer,
+            security=self.settings.kafka_security,
         )
 
 
@@ -133,7 +134,7 @@ def build_app(services: HubServices) -> FastAPI:
     )
 
     async def broker_ready() -> bool:
-        return await ping(services.bootstrap_servers)
+        return await ping(services.bootstrap_servers, security=services.kafka.security)
 
     context = ApiContext(
         store=services.store,
@@ -150,7 +151,9 @@ def build_app(services: HubServices) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(services.bootstrap_servers, topic_specs(settings))
+        await ensure_topics(
+            services.bootstrap_servers, topic_specs(settings), security=services.kafka.security
+        )
         await asyncio.to_thread(
             sync_agencies, services.store, settings, services.audit, datetime.now(UTC)
         )
@@ -290,6 +293,7 @@ def _subscribers(
         # FastStream takes one string as one address: a cluster's "a:1,b:2" must be a list.
         services.bootstrap_servers.split(","),
         client_id=f"{settings.hub_id}-consumers",
+        security=services.kafka.security.faststream(),
         logger=logging.getLogger("hub.faststream"),
     )
     views = {
