@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 __all__ = ["ChaosSettings"]
 
@@ -19,10 +22,20 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-def _postgres_restart_default() -> str:
-    """The local cluster's restart command, when this machine can run it."""
-    if shutil.which("pg_ctlcluster") and os.geteuid() == 0:
-        return "pg_ctlcluster 15 main restart"
+def _postgres_restart_default(admin_dsn: str) -> str:
+    """Debian's restart command for the local cluster serving ``admin_dsn``, if we may run it."""
+    if not (shutil.which("pg_lsclusters") and shutil.which("pg_ctlcluster")):
+        return ""
+    if os.geteuid() != 0:
+        return ""
+    url = make_url(admin_dsn)
+    if url.host not in (None, "127.0.0.1", "localhost"):
+        return ""  # somebody else's server: not ours to restart
+    listed = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=False)
+    for line in listed.stdout.splitlines():
+        version, name, port, *_ = [*line.split(), "", "", ""]
+        if port == str(url.port or 5432):
+            return f"pg_ctlcluster {version} {name} restart"
     return ""
 
 
@@ -47,7 +60,8 @@ class ChaosSettings:
 
     @classmethod
     def from_env(cls, workdir: Path) -> ChaosSettings:
-        restart = os.environ.get("HUB_CHAOS_POSTGRES_RESTART", _postgres_restart_default())
+        admin_dsn = os.environ.get("HUB_CHAOS_POSTGRES_DSN", cls.admin_dsn)
+        restart = os.environ.get("HUB_CHAOS_POSTGRES_RESTART", _postgres_restart_default(admin_dsn))
         return cls(
             workdir=workdir,
             hubs=_int("HUB_CHAOS_HUBS", cls.hubs),
@@ -59,6 +73,6 @@ class ChaosSettings:
             broker_pause_s=_float("HUB_CHAOS_BROKER_PAUSE_S", cls.broker_pause_s),
             webhook_outage_s=_float("HUB_CHAOS_WEBHOOK_OUTAGE_S", cls.webhook_outage_s),
             settle_timeout_s=_float("HUB_CHAOS_SETTLE_TIMEOUT_S", cls.settle_timeout_s),
-            admin_dsn=os.environ.get("HUB_CHAOS_POSTGRES_DSN", cls.admin_dsn),
+            admin_dsn=admin_dsn,
             postgres_restart=tuple(shlex.split(restart)),
         )
