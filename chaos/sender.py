@@ -20,6 +20,9 @@ from hub.contracts import CloudEvent
 __all__ = ["Sender"]
 
 _GIVE_UP_S = 300.0
+#: Requests in flight at once. A client waits for answers rather than queueing without bound
+#: while the hubs are slow (httpx's pool also slows down with thousands of queued requests).
+_IN_FLIGHT = 32
 
 
 @dataclass
@@ -66,16 +69,26 @@ class Sender:
     async def stream(self, workload: Workload, rate_per_s: float, stop: asyncio.Event) -> int:
         """Send referrals at ``rate_per_s`` until ``stop``; returns how many were sent."""
         pending: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(timeout=15.0) as client:
+        gate = asyncio.Semaphore(_IN_FLIGHT)
+
+        async def send(referral: Referral) -> None:
+            try:
+                await self.send_referral(client, referral)
+            finally:
+                gate.release()
+
+        limits = httpx.Limits(max_connections=_IN_FLIGHT, max_keepalive_connections=_IN_FLIGHT)
+        async with httpx.AsyncClient(timeout=15.0, limits=limits) as client:
             started = time.monotonic()
             n = 0
             while not stop.is_set():
-                task = asyncio.create_task(self.send_referral(client, workload.referral(n)))
+                await gate.acquire()
+                task = asyncio.create_task(send(workload.referral(n)))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
                 n += 1
-                delay = started + n / rate_per_s - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                # Behind schedule (slow answers), the next one goes at once, never in a burst.
+                started = max(started, time.monotonic() - n / rate_per_s)
+                await asyncio.sleep(max(0.0, started + n / rate_per_s - time.monotonic()))
             await asyncio.gather(*pending)
         return n
