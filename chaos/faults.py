@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,14 +30,14 @@ class FaultLog:
     drain_s: float = 0.0
 
     def note(self, name: str, began: float, **details: Any) -> None:
-        self.faults.append(
-            {
-                "fault": name,
-                "at_s": round(began - self.started, 1),
-                "lasted_s": round(time.monotonic() - began, 1),
-                **details,
-            }
-        )
+        fault = {
+            "fault": name,
+            "at_s": round(began - self.started, 1),
+            "lasted_s": round(time.monotonic() - began, 1),
+            **details,
+        }
+        self.faults.append(fault)
+        print(f"chaos: fault done {json.dumps(fault)}", file=sys.stderr, flush=True)
 
 
 async def inject_all(
