@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs bench clean kafka-fetch kafka-up kafka-down
+.PHONY: demo test lint typecheck docs bench chaos clean kafka-fetch kafka-up kafka-down
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ test: $(STAMP) lint typecheck
 	$(BIN)/hub contracts check
 	$(BIN)/pytest
 
-LINTED := hub tests $(wildcard bench)
+LINTED := hub tests $(wildcard bench) $(wildcard chaos)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
@@ -47,3 +47,8 @@ kafka-down:
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# Referrals through 3 hub processes on PostgreSQL and a three-node Apache Kafka cluster while
+# processes, brokers, a recipient and PostgreSQL fail (chaos/); ends with one JSON line of counts.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos --workdir var/chaos

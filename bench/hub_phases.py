@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import Run
-from bench.http_ingest import http_ingest
+from bench.http_ingest import http_ingest, post_all
 from bench.hub_process import HubProcess
 from bench.inbox_watch import InboxWatcher
+from bench.ingest_baseline import baseline_server
 from bench.pipeline import deliver_all, latency, settle, throughput
 from bench.workload import RECIPIENT
 from hub.broker import KafkaSettings, make_producer
@@ -26,6 +27,8 @@ HUB_FIGURES = (
     "latency_p95_ms",
     "latency_p99_ms",
     "http_ingest_per_s",
+    "http_ingest_baseline_per_s",
+    "http_ingest_ratio",
     "hub_peak_rss_mib",
 )
 
@@ -98,6 +101,15 @@ async def _phases(
     run.log(f"http ingest {ingest.per_s:,.0f} events/s ({ingest.retried} answers 503 retried)")
     # Delivered too before memory is read, so the peak covers every phase's work.
     await settle(hub, watcher, sent, timeout)
+
+    # The same bodies, the same clients, on an idle hub's machine: what a bare endpoint does.
+    bodies = [event.to_json() for event in prepared.http]
+    concurrency = config.http_concurrency
+    async with baseline_server() as url:
+        bare = await post_all(url, bodies[:concurrency], bodies[concurrency:], concurrency)
+    results.add("http_ingest_baseline_per_s", bare.per_s)
+    results.add("http_ingest_ratio", ingest.per_s / bare.per_s)
+    run.log(f"http ingest baseline {bare.per_s:,.0f} requests/s")
 
 
 def _ms(percentiles: dict[str, float]) -> str:

@@ -42,8 +42,8 @@ _SETTINGS = """\
 hub_id = "referral-hub"
 database_url = "sqlite:///{database}"
 log_format = "json"
-kafka_idempotent_producer = false
-consumer_session_timeout_ms = 2000
+kafka_idempotent_producer = {idempotent}
+consumer_session_timeout_ms = {session_timeout_ms}
 ingress_partitions = {partitions}
 inbox_partitions = 2
 
@@ -62,8 +62,12 @@ token_sha256 = "{digest}"
 
 
 class HubProcess:
-    def __init__(self, bootstrap: str, workdir: Path, workload: Workload) -> None:
+    def __init__(
+        self, bootstrap: str, workdir: Path, workload: Workload, *, apache: bool = False
+    ) -> None:
         self.bootstrap = bootstrap
+        #: Apache Kafka takes the idempotent producer and its own group timings.
+        self.apache = apache
         self.database = workdir / "hub.db"
         self.base_url = ""
         self._config = workdir / "hub.toml"
@@ -153,7 +157,12 @@ class HubProcess:
         raise RuntimeError(f"the hub did not start within {_START_TIMEOUT_S:g}s")
 
     def _write_config(self) -> None:
-        text = _SETTINGS.format(database=self.database, partitions=INGRESS_PARTITIONS)
+        text = _SETTINGS.format(
+            database=self.database,
+            partitions=INGRESS_PARTITIONS,
+            idempotent="true" if self.apache else "false",
+            session_timeout_ms=10_000 if self.apache else 2000,
+        )
         for agency_id, kind, token in AGENCIES:
             text += _AGENCY.format(id=agency_id, kind=kind, digest=token_sha256(token))
         self._config.write_text(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from bench.apache_kafka import APACHE_FIGURES, apache_figures
 from bench.config import BenchConfig
 from bench.context import Prepared, Run
 from bench.hub_phases import HUB_FIGURES, hub_figures
@@ -62,3 +63,12 @@ async def run_kafka_figures(
                 )
                 results.failed(missing, f"run {number}: {exc}")
                 run.log(f"hub figures failed: {exc}")
+        before = {name: len(results.figures[name].values) for name in APACHE_FIGURES}
+        try:
+            await apache_figures(run, Path(workdir))
+        except Exception as exc:
+            missing = tuple(
+                name for name in APACHE_FIGURES if len(results.figures[name].values) == before[name]
+            )
+            results.failed(missing, f"run {number}: {exc}")
+            run.log(f"Apache Kafka figures failed: {exc}")

@@ -347,7 +347,8 @@ def _subscribers(
     """
     settings = services.settings
     broker = KafkaBroker(
-        services.bootstrap_servers,
+        # FastStream takes one string as one address: a cluster's "a:1,b:2" must be a list.
+        services.bootstrap_servers.split(","),
         client_id=f"{settings.hub_id}-consumers",
         security=services.kafka.security.faststream(),
         logger=logging.getLogger("hub.faststream"),
