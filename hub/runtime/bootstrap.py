@@ -196,7 +196,10 @@ def build_app(services: HubServices) -> FastAPI:
             _supervised(
                 "metrics gauges",
                 lambda: run_gauge_refresh(
-                    services.store, services.metrics, settings.metrics_refresh_s
+                    services.store,
+                    services.metrics,
+                    settings.metrics_refresh_s,
+                    pathways=settings.pathways,
                 ),
             )
         )
