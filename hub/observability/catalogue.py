@@ -188,6 +188,14 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "Is publishing stuck?",
     ),
     _m(
+        "hub_consumer_lag",
+        "gauge",
+        ("group", "topic", "partition"),
+        "Records on a partition not yet committed by a hub consumer group (routing, delivery); "
+        "read from Kafka every metrics_refresh_s.",
+        "Is the hub keeping up with Kafka, and which consumer is behind?",
+    ),
+    _m(
         "hub_requests_limited",
         "counter",
         ("agency", "limit"),

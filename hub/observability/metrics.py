@@ -33,6 +33,7 @@ class HubMetrics:
     court_files_unacknowledged: Gauge
     court_files_reoffered: Counter
     delivery_failures: Counter
+    consumer_lag: Gauge
     flow: FlowCollector
 
     @classmethod
@@ -147,6 +148,12 @@ class HubMetrics:
                 "hub_delivery_failures",
                 "Failed webhook or FHIR delivery attempts, by agency and mode.",
                 ["agency", "mode"],
+                registry=registry,
+            ),
+            consumer_lag=Gauge(
+                "hub_consumer_lag",
+                "Records on a partition not yet committed by a hub consumer group.",
+                ["group", "topic", "partition"],
                 registry=registry,
             ),
             flow=flow,

@@ -46,6 +46,7 @@ from hub.delivery.pull import OnStored
 from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.runtime.audit_stream import AuditStreamer
+from hub.runtime.consumer_lag import consumer_groups, run_lag_refresh
 from hub.runtime.court_files import CourtFiles
 from hub.runtime.gauges import run_gauge_refresh
 from hub.runtime.publisher import KafkaPublisher
@@ -203,6 +204,17 @@ def build_app(services: HubServices) -> FastAPI:
                 ),
             )
         )
+        lag_task = asyncio.create_task(
+            _supervised(
+                "consumer lag",
+                lambda: run_lag_refresh(
+                    services.kafka,
+                    consumer_groups(settings.agencies),
+                    services.metrics,
+                    settings.metrics_refresh_s,
+                ),
+            )
+        )
         await broker.start()
         _log.info("hub started", bootstrap=services.bootstrap_servers)
         try:
@@ -214,6 +226,7 @@ def build_app(services: HubServices) -> FastAPI:
                 expiry_task,
                 stream_task,
                 gauges_task,
+                lag_task,
                 databases_task,
                 courts_task,
             ):
