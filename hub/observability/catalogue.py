@@ -156,8 +156,9 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "hub_events_accepted",
         "counter",
         ("type",),
-        "Events accepted into the outbox, by event type.",
-        "How much is coming in, of which kind?",
+        "Events accepted into the outbox, by event type; type=disclosure.compelled counts "
+        "consent overrides (compelled disclosures).",
+        "How much is coming in, of which kind, and how often is consent overridden?",
     ),
     _m(
         "hub_events_refused",
