@@ -12,7 +12,7 @@ import threading
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -25,7 +25,15 @@ from prometheus_client.registry import Collector
 from hub.config.pathways import PathwayConfig, PathwayStep
 from hub.store.flow import AgencyBacklog, ReferralTimes
 
-__all__ = ["FlowCollector", "FlowSnapshot", "duration_buckets", "flow_snapshot"]
+__all__ = [
+    "FlowCollector",
+    "FlowSnapshot",
+    "TimeLimit",
+    "duration_buckets",
+    "flow_snapshot",
+    "pathway_steps",
+    "time_limits",
+]
 
 NO_STEP = "none"
 # Statuses that answer a hand-off: the step's time limit is met by any of them.
@@ -60,7 +68,36 @@ class FlowSnapshot:
     buckets: tuple[float, ...] = ()
 
 
-def _steps(pathways: Sequence[PathwayConfig]) -> dict[str, tuple[str, PathwayStep]]:
+@dataclass(frozen=True, slots=True)
+class TimeLimit:
+    """One limit on a referral: ``step`` (answer within the step's hours) or ``due_by``."""
+
+    kind: str
+    deadline: datetime
+    met_at: datetime | None
+
+
+def time_limits(referral: ReferralTimes, step: PathwayStep | None) -> list[TimeLimit]:
+    """The referral's limits: its step's hours to an answer, its ``due_by`` to a close."""
+    limits = []
+    reached = referral.reached
+    if step is not None:
+        answered = [reached[s] for s in _ANSWERED if s in reached]
+        limits.append(
+            TimeLimit(
+                "step",
+                referral.created_at + timedelta(hours=step.within_hours),
+                min(answered) if answered else None,
+            )
+        )
+    if referral.due_by is not None:
+        done = [reached[s] for s in _CLOSED if s in reached]
+        limits.append(TimeLimit("due_by", referral.due_by, min(done) if done else None))
+    return limits
+
+
+def pathway_steps(pathways: Sequence[PathwayConfig]) -> dict[str, tuple[str, PathwayStep]]:
+    """Step id to its pathway's id and the step (the first pathway naming it wins)."""
     found: dict[str, tuple[str, PathwayStep]] = {}
     for pathway in pathways:
         for step in pathway.steps:
@@ -78,7 +115,7 @@ def flow_snapshot(
     now: datetime,
 ) -> FlowSnapshot:
     """The metrics' values at ``now`` from the store's rows."""
-    steps = _steps(pathways)
+    steps = pathway_steps(pathways)
     transitions: Tally[tuple[str, str, str, str]] = Tally()
     durations: dict[tuple[str, str, str], list[float]] = {}
     open_breaches: Tally[tuple[str, str, str]] = Tally()
@@ -95,21 +132,11 @@ def flow_snapshot(
                 seconds = max(0.0, (reached[end] - reached[start]).total_seconds())
                 durations.setdefault((pathway, step_id, phase), []).append(seconds)
         closed = referral.status in _CLOSED
-        if known is not None:
-            limit = referral.created_at.timestamp() + known[1].within_hours * 3600
-            answered = [reached[s] for s in _ANSWERED if s in reached]
-            met_at = min(answered).timestamp() if answered else None
-            if (met_at if met_at is not None else now.timestamp()) > limit:
-                breaches[(step_id, agency, "step")] += 1
-                if met_at is None and not closed:
-                    open_breaches[(step_id, agency, "step")] += 1
-        if referral.due_by is not None:
-            done = [reached[s] for s in _CLOSED if s in reached]
-            done_at = min(done) if done else None
-            if (done_at or now) > referral.due_by:
-                breaches[(step_id, agency, "due_by")] += 1
-                if done_at is None and not closed:
-                    open_breaches[(step_id, agency, "due_by")] += 1
+        for limit in time_limits(referral, known[1] if known else None):
+            if (limit.met_at or now) > limit.deadline:
+                breaches[(step_id, agency, limit.kind)] += 1
+                if limit.met_at is None and not closed:
+                    open_breaches[(step_id, agency, limit.kind)] += 1
     backlog = list(backlogs)
     return FlowSnapshot(
         transitions=dict(transitions),

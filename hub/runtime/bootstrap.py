@@ -49,6 +49,7 @@ from hub.runtime.audit_stream import AuditStreamer
 from hub.runtime.consumer_lag import consumer_groups, run_lag_refresh
 from hub.runtime.court_files import CourtFiles
 from hub.runtime.gauges import run_gauge_refresh
+from hub.runtime.overdue import run_overdue_checks
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
@@ -215,6 +216,18 @@ def build_app(services: HubServices) -> FastAPI:
                 ),
             )
         )
+        overdue_task = asyncio.create_task(
+            _supervised(
+                "time limits",
+                lambda: run_overdue_checks(
+                    services.store,
+                    hub_id=settings.hub_id,
+                    pathways=settings.pathways,
+                    agencies=services.agencies,
+                    interval_s=settings.metrics_refresh_s,
+                ),
+            )
+        )
         await broker.start()
         _log.info("hub started", bootstrap=services.bootstrap_servers)
         try:
@@ -227,6 +240,7 @@ def build_app(services: HubServices) -> FastAPI:
                 stream_task,
                 gauges_task,
                 lag_task,
+                overdue_task,
                 databases_task,
                 courts_task,
             ):

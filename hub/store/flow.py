@@ -29,8 +29,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ReferralTimes:
-    """One referral's step, receiving agency, status and when it reached each status."""
+    """One referral's step, agencies, status and when it reached each status.
 
+    The id, referrer and consent are for addressing overdue notices, never labels.
+    """
+
+    referral_id: str
+    from_agency: str
+    consent_id: str
     pathway_step: str | None
     to_agency: str
     status: str
@@ -53,10 +59,13 @@ def referral_times(conn: Connection) -> list[ReferralTimes]:
     found: dict[str, ReferralTimes] = {}
     for row in conn.execute(
         select(r.c.referral_id, r.c.pathway_step, r.c.to_agency, r.c.status, r.c.created_at)
-        .add_columns(r.c.due_by)
+        .add_columns(r.c.due_by, r.c.from_agency, r.c.consent_id)
         .order_by(r.c.referral_id)
     ).mappings():
         found[row["referral_id"]] = ReferralTimes(
+            referral_id=row["referral_id"],
+            from_agency=row["from_agency"],
+            consent_id=row["consent_id"],
             pathway_step=row["pathway_step"],
             to_agency=row["to_agency"],
             status=row["status"],
