@@ -54,7 +54,13 @@ def send_overdue_notices(
                 continue
             known = steps.get(referral.pathway_step or "")
             for limit in time_limits(referral, known[1] if known else None):
-                if limit.met_at is not None or now <= limit.deadline:
+                # A deadline already past when the referral arrived is the referrer's
+                # date, not a hand-off running late: the metrics count it, no notice.
+                if (
+                    limit.met_at is not None
+                    or now <= limit.deadline
+                    or limit.deadline <= referral.created_at
+                ):
                     continue
                 kind = _LIMITS[limit.kind]
                 notice = ReferralOverdueV1(

@@ -54,7 +54,13 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def _seed(store: Store, referral_id: str, age_h: float, status: str = "requested") -> None:
+def _seed(
+    store: Store,
+    referral_id: str,
+    age_h: float,
+    status: str = "requested",
+    due_by: datetime | None = None,
+) -> None:
     created = NOW - timedelta(hours=age_h)
     with store.transaction() as conn:
         referrals.insert_referrals(
@@ -69,7 +75,7 @@ def _seed(store: Store, referral_id: str, age_h: float, status: str = "requested
                     service="medical-follow-up",
                     priority="routine",
                     status="requested",
-                    due_by=None,
+                    due_by=due_by,
                     pathway_step="police-to-shelter",
                     created_at=created,
                     updated_at=created,
@@ -102,10 +108,14 @@ def _outbox_rows(store: Store) -> list[tuple[str, str]]:
 
 
 def test_a_passed_step_limit_is_notified_once_to_referrer_and_receiver(store: Store) -> None:
-    """A referral unanswered past its step's hours gets one notice each for both agencies."""
+    """A referral unanswered past its step's hours gets one notice each for both agencies.
+
+    A due_by already past when the referral arrived sends none.
+    """
     _seed(store, "r-stuck", age_h=30)
     _seed(store, "r-young", age_h=2)
     _seed(store, "r-answered", age_h=40, status="accepted")
+    _seed(store, "r-late-on-arrival", age_h=1, due_by=NOW - timedelta(hours=2))
 
     def check() -> int:
         return send_overdue_notices(
