@@ -16,6 +16,7 @@ from hub.contracts.checks import category_problems, compatibility_problems, stal
 from hub.contracts.docs import export_docs
 from hub.contracts.validation import read_event_file, validate_event_bytes
 from hub.errors import ContractError, InvalidPayload
+from hub.observability.catalogue import metrics_docs
 
 app = typer.Typer(
     help="Inspect, export, check and validate the event contracts.", no_args_is_help=True
@@ -57,7 +58,9 @@ def export(
     ),
 ) -> None:
     """Write JSON Schemas, one page per event, the AsyncAPI document and an index."""
-    written = export_docs(default_registry(), out, court_docs(default_registry()))
+    written = export_docs(
+        default_registry(), out, {**court_docs(default_registry()), **metrics_docs()}
+    )
     typer.echo(f"wrote {len(written)} files to {out}")
 
 
@@ -71,7 +74,9 @@ def check(
     or stale docs."""
     problems = compatibility_problems(default_registry())
     problems += category_problems(default_registry())
-    problems += stale_docs(default_registry(), docs, court_docs(default_registry()))
+    problems += stale_docs(
+        default_registry(), docs, {**court_docs(default_registry()), **metrics_docs()}
+    )
     if problems:
         for problem in problems:
             typer.echo(f"error: {problem}", err=True)

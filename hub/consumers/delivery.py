@@ -207,6 +207,7 @@ class DeliveryWorker:
                 return None
             except DeliveryError as exc:
                 self._metrics.delivery_attempts.labels("failed").inc()
+                self._metrics.delivery_failures.labels(agency.id, agency.delivery.mode).inc()
                 if not exc.retriable or attempt >= self._settings.max_attempts:
                     return _Failure(agency, event, record, str(exc), attempt)
                 delay = backoff_delay(self._settings, attempt, self._rng)

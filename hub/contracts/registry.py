@@ -29,6 +29,7 @@ from hub.contracts.events import (
     LegalOrderDeclinedV1,
     LegalOrderIssuedV1,
     ReferralOutcomeReportedV1,
+    ReferralOverdueV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
     ReferralRequestedV3,
@@ -319,6 +320,14 @@ _SUMMARIES: tuple[tuple[type[EventPayload], str, CompatibilityMode, str], ...] =
     (
         DeliveryFailedV1,
         "The hub tells a sender that an event did not reach a recipient, and why.",
+        CompatibilityMode.BACKWARD,
+        "",
+    ),
+    (
+        ReferralOverdueV1,
+        "The hub tells a referral's referrer and receiving agency that a time limit passed: the "
+        "pathway step's within_hours before an answer, or the due_by before it was closed. Once "
+        "per referral and limit; no survivor data.",
         CompatibilityMode.BACKWARD,
         "",
     ),

@@ -7,9 +7,9 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import httpx
 from hub.adapters.directory import Directory
 from hub.audit import AuditRecorder
 from hub.config import HubSettings
+from hub.config.pathways import PathwayConfig
 from hub.contracts import AgencyKind, default_registry
 from hub.demo.agencies import AgencySystem, poll_inbox, webhook_receiver
 from hub.demo.case_database import CaseDatabaseApp
@@ -25,6 +26,9 @@ from hub.demo.court_registry import CourtRegistry
 from hub.demo.network import COURT_POLL_S, build_network
 from hub.demo.simulator import Simulator
 from hub.demo.stories import Network, plan_stories
+from hub.observability.flow import FlowSnapshot
+from hub.runtime.bootstrap import HubServices
+from hub.runtime.gauges import refresh_gauges
 from hub.runtime.server import running_hub
 from hub.services.statistics import export_statistics
 from hub.stats import StatsRequest
@@ -138,12 +142,15 @@ async def run_demo(options: DemoOptions, progress: Progress) -> dict[str, Any]:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 for task in list(simulator.tasks):
                     task.cancel()
+                flow = await asyncio.to_thread(_flow, hub.services, demo.settings.pathways)
             statistics = _statistics(database_url, demo.settings)
     for court in court_registries.values():
         # A record the hub refused is an agency error, as a refused POST is.
         simulator.errors.extend(court.refused)
     summary = _summary(simulator, settled, flow_s, time.monotonic() - started, options)
     summary["statistics"] = statistics
+    summary["time_limit_breaches"] = sum(flow.breaches.values())
+    summary["pathway_steps"] = _steps_taken(flow)
     summary["received_through_databases"] = {
         agency_id: len(systems[agency_id].received) for agency_id in sorted(case_apps)
     }
@@ -254,6 +261,21 @@ def _received(simulator: Simulator) -> set[tuple[str, str]]:
         for agency in simulator.agencies.values()
         for event_id in agency.received
     }
+
+
+def _flow(services: HubServices, pathways: Sequence[PathwayConfig]) -> FlowSnapshot:
+    """The flow metrics' figures at the end of the run, as ``/metrics`` would show them."""
+    refresh_gauges(services.store, services.metrics, datetime.now(UTC), pathways)
+    return services.metrics.flow.snapshot
+
+
+def _steps_taken(flow: FlowSnapshot) -> dict[str, dict[str, int]]:
+    """Per ``pathway/step`` (``none/none`` off any pathway), referrals reaching each status."""
+    steps: dict[str, dict[str, int]] = {}
+    for (pathway, step, _agency, status), count in sorted(flow.transitions.items()):
+        reached = steps.setdefault(f"{pathway}/{step}", {})
+        reached[status] = reached.get(status, 0) + count
+    return steps
 
 
 def _summary(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from hub.observability.flow import FlowCollector
+
 __all__ = ["HubMetrics"]
 
 
@@ -30,10 +32,15 @@ class HubMetrics:
     court_files: Counter
     court_files_unacknowledged: Gauge
     court_files_reoffered: Counter
+    delivery_failures: Counter
+    consumer_lag: Gauge
+    flow: FlowCollector
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> HubMetrics:
         registry = registry or CollectorRegistry()
+        flow = FlowCollector()
+        registry.register(flow)
         return cls(
             registry=registry,
             accepted=Counter(
@@ -137,4 +144,17 @@ class HubMetrics:
                 ["agency"],
                 registry=registry,
             ),
+            delivery_failures=Counter(
+                "hub_delivery_failures",
+                "Failed webhook or FHIR delivery attempts, by agency and mode.",
+                ["agency", "mode"],
+                registry=registry,
+            ),
+            consumer_lag=Gauge(
+                "hub_consumer_lag",
+                "Records on a partition not yet committed by a hub consumer group.",
+                ["group", "topic", "partition"],
+                registry=registry,
+            ),
+            flow=flow,
         )

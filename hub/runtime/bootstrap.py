@@ -49,9 +49,11 @@ from hub.errors import StoreError
 from hub.observability import HubMetrics, get_logger
 from hub.observability.ops_history import OpsHistory
 from hub.runtime.audit_stream import AuditStreamer
+from hub.runtime.consumer_lag import consumer_groups, run_lag_refresh
 from hub.runtime.court_files import CourtFiles
 from hub.runtime.gauges import run_gauge_refresh
 from hub.runtime.ops_sampler import run_ops_sampler
+from hub.runtime.overdue import run_overdue_checks
 from hub.runtime.publisher import KafkaPublisher
 from hub.runtime.recovery import requeue_unconsumed
 from hub.runtime.relay import OutboxRelay
@@ -222,7 +224,32 @@ def build_app(services: HubServices, parts: frozenset[Part] = frozenset(Part)) -
                 Part.API,
                 "metrics gauges",
                 lambda: run_gauge_refresh(
-                    services.store, services.metrics, settings.metrics_refresh_s
+                    services.store,
+                    services.metrics,
+                    settings.metrics_refresh_s,
+                    pathways=settings.pathways,
+                ),
+            ),
+            (
+                Part.API,
+                "consumer lag",
+                lambda: run_lag_refresh(
+                    services.kafka,
+                    consumer_groups(settings.agencies),
+                    services.metrics,
+                    settings.metrics_refresh_s,
+                ),
+            ),
+            # Safe in every relay: a notice's id is fixed per referral and limit.
+            (
+                Part.RELAY,
+                "time limits",
+                lambda: run_overdue_checks(
+                    services.store,
+                    hub_id=settings.hub_id,
+                    pathways=settings.pathways,
+                    agencies=services.agencies,
+                    interval_s=settings.metrics_refresh_s,
                 ),
             ),
             # The other half of the transports the delivery workers use; they

@@ -32,6 +32,7 @@ from hub.contracts.events import (
     EventPayload,
     LegalOrderDeclinedV1,
     ReferralOutcomeReportedV1,
+    ReferralOverdueV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
     ReferralStatusChangedV1,
@@ -119,8 +120,8 @@ def vet(registry: ContractRegistry, event: CloudEvent, sender: str) -> EventPayl
     payload = registry.parse(event)
     if event.source != sender:
         raise AccessDenied(f"an agency may only send events whose source is itself ({sender})")
-    if isinstance(payload, DeliveryFailedV1):
-        raise AccessDenied("delivery.failed events are issued by the hub only")
+    if isinstance(payload, DeliveryFailedV1 | ReferralOverdueV1):
+        raise AccessDenied(f"{payload.event_type} events are issued by the hub only")
     _check_namespace(payload, sender)
     if _HUB_ONLY_EXTENSION in event.extensions:
         # It marks a compelled disclosure, which withdrawal cannot stop: the hub

@@ -392,6 +392,19 @@ async def test_an_agency_cannot_issue_delivery_failed(api: Api) -> None:
     await still_serves(api)
 
 
+async def test_an_agency_cannot_issue_referral_overdue(api: Api) -> None:
+    """``referral.overdue`` is the hub's own notice of a passed time limit: an agency gets 403."""
+    notice = EXAMPLES[("referral.overdue", 1)].model_copy(
+        update={"referral_id": uid("ref"), "from_agency": api.hospital.id}
+    )
+    event = new_event(notice, source=api.hospital.id)
+
+    response = await post_event(api.client, api.hospital, event)
+
+    assert "referral.overdue" in problem(response, 403)["detail"]
+    await still_serves(api)
+
+
 async def test_an_agency_cannot_mark_its_event_as_a_compelled_disclosure(api: Api) -> None:
     """The ``overrideid`` extension, which withdrawal cannot stop, is the hub's alone: 403."""
     document = structured(a_referral(api))

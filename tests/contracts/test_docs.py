@@ -21,6 +21,7 @@ from hub.contracts.checks import stale_docs
 from hub.contracts.docs import ASYNCAPI_FILE, export_docs, page_path, schema_path
 from hub.contracts.envelope import parse_structured
 from hub.contracts.registry import Contract
+from hub.observability.catalogue import metrics_docs
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED_DOCS = REPO / "contracts-docs"
@@ -97,7 +98,8 @@ def test_export_is_plain_text_without_local_paths(exported: Path) -> None:
 def test_committed_docs_equal_a_fresh_export() -> None:
     """The committed contracts-docs folder is what `hub contracts check` accepts as current."""
     registry = default_registry()
-    assert stale_docs(registry, COMMITTED_DOCS, court_docs(registry)) == []
+    extra = {**court_docs(registry), **metrics_docs()}
+    assert stale_docs(registry, COMMITTED_DOCS, extra) == []
 
 
 def test_export_writes_every_expected_file(exported: Path) -> None:

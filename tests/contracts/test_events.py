@@ -55,6 +55,7 @@ CATEGORISED: dict[str, dict[str, str]] = {
     "legal.order-issued": {"order_reference": "legal", "grounds": "legal"},
     "legal.order-declined": {"explanation": "legal"},
     "delivery.failed": {},
+    "referral.overdue": {},
 }
 
 

@@ -116,6 +116,7 @@ def test_types_and_versions(registry: ContractRegistry) -> None:
             "legal.order-declined",
             "legal.order-issued",
             "referral.outcome-reported",
+            "referral.overdue",
             "referral.requested",
             "referral.status-changed",
         ]

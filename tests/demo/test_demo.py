@@ -82,6 +82,20 @@ def test_demo_consent_withholds_and_never_leaks(demo_run: tuple[dict[str, Any], 
     assert summary["overrides"] >= 1
 
 
+def test_demo_summary_reports_pathway_steps_and_time_limit_breaches(
+    demo_run: tuple[dict[str, Any], Path],
+) -> None:
+    """The summary counts the referrals opened per pathway step and the time limits breached."""
+    summary, database = demo_run
+    with sqlite3.connect(database) as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM referrals").fetchone()
+    opened = sum(step.get("requested", 0) for step in summary["pathway_steps"].values())
+
+    assert opened == stored > 0
+    assert isinstance(summary["time_limit_breaches"], int)
+    assert summary["time_limit_breaches"] >= 0
+
+
 def test_audit_of_the_demo_verifies_and_reports_no_violation(
     demo_run: tuple[dict[str, Any], Path],
 ) -> None:

@@ -9,6 +9,7 @@
   since an outcome says nothing of the Task's status;
 - ``consent.granted`` / ``consent.withdrawn``: a conditional PUT of the Consent;
 - ``delivery.failed``: a Communication about the referral, for the referrer;
+- ``referral.overdue``: a Communication about the referral's passed time limit;
 - ``disclosure.compelled``: a Communication stating the legal basis, for the
   recipient and for the agency that must inform the survivor;
 - ``legal.order-issued`` / ``legal.order-declined``: a Communication about the
@@ -66,6 +67,7 @@ from hub.contracts.events import (
     LegalOrderDeclinedV1,
     LegalOrderIssuedV1,
     ReferralOutcomeReportedV1,
+    ReferralOverdueV1,
     ReferralRequestedV1,
     ReferralRequestedV2,
     ReferralRequestedV3,
@@ -139,6 +141,8 @@ def encode_event(
             _withdrawn(payload, entries, r5=r5)
         case DeliveryFailedV1():
             _delivery_failed(payload, event, entries, r5=r5)
+        case ReferralOverdueV1():
+            _overdue(payload, event, entries, r5=r5)
         case DisclosureCompelledV1() | DisclosureCompelledV2():
             _disclosure_compelled(payload, event, entries, r5=r5)
         case LegalOrderIssuedV1() | LegalOrderDeclinedV1():
@@ -341,6 +345,27 @@ def _delivery_failed(
         }
     else:
         message |= {"reasonCode": [reason], "payload": [{"contentString": text}]}
+    entries.create(message, EVENT_SYSTEM, event.id)
+
+
+def _overdue(payload: ReferralOverdueV1, event: CloudEvent, entries: Entries, *, r5: bool) -> None:
+    step = f" on pathway step {payload.pathway_step}" if payload.pathway_step else ""
+    text = (
+        f"Time limit passed ({payload.limit.value}{step}) at "
+        f"{format_instant(payload.deadline)}: {payload.from_agency} to {payload.to_agency}."
+    )
+    message: JSON = {
+        "resourceType": "Communication",
+        "identifier": [{"system": EVENT_SYSTEM, "value": event.id}],
+        "status": "completed",
+        "category": [{"coding": [{"system": NOTICE_SYSTEM, "code": "referral-overdue"}]}],
+        "about": [referral_focus(payload.referral_id)],
+        "sent": format_instant(payload.detected_at),
+    }
+    if r5:
+        message["payload"] = [{"contentCodeableConcept": {"text": text}}]
+    else:
+        message["payload"] = [{"contentString": text}]
     entries.create(message, EVENT_SYSTEM, event.id)
 
 

@@ -16,6 +16,7 @@ from hub.contracts.events.disclosure import (
     LegalBasis,
 )
 from hub.contracts.events.legal import DeclineReason, LegalOrderDeclinedV1, LegalOrderIssuedV1
+from hub.contracts.events.overdue import OverdueLimit, ReferralOverdueV1
 from hub.contracts.events.referral import (
     AgeBand,
     ContactPreferences,
@@ -70,10 +71,12 @@ __all__ = [
     "MedicalSummary",
     "OutcomeCode",
     "OutcomeDomain",
+    "OverdueLimit",
     "Perpetrator",
     "Priority",
     "ProtectionOrderStatus",
     "ReferralOutcomeReportedV1",
+    "ReferralOverdueV1",
     "ReferralRequestedV1",
     "ReferralRequestedV2",
     "ReferralRequestedV3",
