@@ -69,6 +69,10 @@ async def _run(settings: ChaosSettings, kafka: KafkaCluster, database_url: str) 
     }
     hubs = HubFleet(config, kafka.bootstrap, settings.workdir, settings.hubs)
     log = FaultLog()
+    # As operators do before starting a release on PostgreSQL.
+    upgraded = await asyncio.to_thread(_hub_cli, ["db", "upgrade", "--config", str(config)])
+    if upgraded.returncode != 0:
+        raise RuntimeError(f"hub db upgrade failed: {upgraded.stderr.strip()[-500:]}")
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(webhook_server(recipients, port))
         _log(f"starting {settings.hubs} hub processes")

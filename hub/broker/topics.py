@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
@@ -184,6 +185,35 @@ async def _ensure(
             _check_partitions(wanted, await admin.describe_topics(present))
     finally:
         await admin.close()
+
+
+async def partitions_of(
+    bootstrap_servers: str, topics: Sequence[str], *, security: KafkaSecurity = PLAINTEXT
+) -> list[TopicPartition]:
+    """Every partition of the ``topics`` that exist, as the cluster describes them now.
+
+    Asked of the admin client, not read from a consumer's cached metadata, which
+    on Apache Kafka does not yet hold the partitions of a topic it never joined.
+    """
+    if not topics:
+        return []
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="referral-hub-admin",
+        **security.client_options(),
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        present = [topic for topic in topics if topic in existing]
+        described = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic["partitions"]
+    )
 
 
 def _raise_for_errors(response: Any) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from hub.broker.kafka import KafkaSettings
-from hub.broker.topics import INGRESS, inbox_topic
+from hub.broker.topics import INGRESS, inbox_topic, partitions_of
 from hub.config import AgencyConfig
 from hub.observability import HubMetrics, get_logger
 
@@ -52,13 +52,11 @@ async def read_lag(
             enable_auto_commit=False,
             **options,
         )
+        partitions = await partitions_of(
+            kafka.bootstrap_servers, list(topics), security=kafka.security
+        )
         await reader.start()
         try:
-            partitions = [
-                TopicPartition(topic, partition)
-                for topic in topics
-                for partition in sorted(reader.partitions_for_topic(topic) or ())
-            ]
             ends = await reader.end_offsets(partitions) if partitions else {}
             for tp in partitions:
                 committed = await reader.committed(tp)
